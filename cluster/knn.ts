@@ -107,14 +107,15 @@ export async function knnParallel(X: Float, N: number, D: number, k: number, opt
   checkArgs(X, N, D, k);
   const block = opts.block ?? 512;
   const kk = k - 1;
-  const Ctor = X instanceof Float32Array ? Float32Array : Float64Array;
-  const shared = new Ctor(new SharedArrayBuffer(X.length * Ctor.BYTES_PER_ELEMENT));
+  const shared: Float = X instanceof Float32Array
+    ? new Float32Array(new SharedArrayBuffer(X.length * 4) as unknown as ArrayBuffer)
+    : new Float64Array(new SharedArrayBuffer(X.length * 8) as unknown as ArrayBuffer);
   shared.set(X);
   const norms = rowSquaredNorms(X, N, D);
   const lists = assignPairs(blockPairs(N, block), threads);
   const heaps = lists.map(() => ({
-    heapD: new Float64Array(new SharedArrayBuffer(N * kk * 8)),
-    heapI: new Int32Array(new SharedArrayBuffer(N * kk * 4)),
+    heapD: new Float64Array(new SharedArrayBuffer(N * kk * 8) as unknown as ArrayBuffer),
+    heapI: new Int32Array(new SharedArrayBuffer(N * kk * 4) as unknown as ArrayBuffer),
   }));
   await Promise.all(lists.map((pairs, w) => new Promise<void>((resolve, reject) => {
     const worker = new Worker(bootstrap, {
