@@ -13,8 +13,8 @@ const MR = 4;
 const NR = 8;
 const KC = 256;
 
-let packA = new Float64Array(0);
-let packB = new Float64Array(0);
+let packA: Float64Array = new Float64Array(0);
+let packB: Float64Array = new Float64Array(0);
 
 function scratch(buf: Float64Array, n: number): Float64Array {
   return buf.length >= n ? buf : new Float64Array(Math.max(n, buf.length * 2));

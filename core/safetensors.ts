@@ -78,7 +78,8 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
       throw new SafetensorsError(file, `truncated: data_offsets [${begin}, ${end}] run past the ${dataLen} data bytes in the file`, name);
     }
     // Copy into an aligned buffer (the data section need not be 8-byte aligned).
-    const raw = bytes.slice(dataStart + begin, dataStart + end);
+    // (Uint8Array.from, not .slice: a Node Buffer's slice is a view of the shared pool.)
+    const raw = Uint8Array.from(bytes.subarray(dataStart + begin, dataStart + end));
     const data = dtype === 'F32' ? new Float32Array(raw.buffer) : dtype === 'F64' ? new Float64Array(raw.buffer) : new BigInt64Array(raw.buffer);
     tensors.set(name, { dtype, shape: [...shape], data });
   }

@@ -1,0 +1,138 @@
+/**
+ * The shape-typed tensor.
+ *
+ * A `Tensor<['N','C','H','W']>` carries its axis names in its type (checked by the compiler where
+ * layers are wired together) and its sizes at run time (checked by `expectShape`, whose errors name
+ * the layer and both shapes). Storage is a contiguous row-major Float32Array (training) or
+ * Float64Array (equation-level tests). Views (reshape, permute, slice) go through the `ndarray`
+ * package; anything that is not a plain reshape is copied back to contiguous storage with
+ * `ndarray-ops`, so every kernel sees dense row-major data.
+ */
+import ndarray from 'ndarray';
+import ops from 'ndarray-ops';
+
+type NdArray<D extends Storage> = ndarray.NdArray<D>;
+
+export type DType = 'float32' | 'float64';
+export type Storage = Float32Array | Float64Array;
+export type Axes = readonly string[];
+
+export function alloc(dtype: DType, n: number): Storage {
+  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+}
+
+export function dtypeOf(data: Storage): DType {
+  return data instanceof Float32Array ? 'float32' : 'float64';
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+export class Tensor<A extends Axes = Axes> {
+  readonly data: Storage;
+  readonly shape: number[];
+  /** Accumulated gradient d(loss)/d(this), allocated by backward when needed. */
+  grad: Storage | null = null;
+  /** True for parameters and for every tensor computed from one while the tape records. */
+  requiresGrad: boolean;
+  /** Optional display name (parameters carry their state-dict name). */
+  name?: string;
+  /** Phantom: the axis names live only in the type. */
+  declare readonly axes?: A;
+
+  constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
+    if (data.length !== numel(shape)) {
+      throw new ShapeError(`Tensor: shape [${shape}] holds ${numel(shape)} values but the storage has ${data.length}`);
+    }
+    this.data = data;
+    this.shape = [...shape];
+    this.requiresGrad = requiresGrad;
+  }
+
+  static zeros<A extends Axes = Axes>(shape: readonly number[], dtype: DType = 'float32'): Tensor<A> {
+    return new Tensor<A>(alloc(dtype, numel(shape)), shape);
+  }
+
+  static full<A extends Axes = Axes>(shape: readonly number[], value: number, dtype: DType = 'float32'): Tensor<A> {
+    const t = Tensor.zeros<A>(shape, dtype);
+    t.data.fill(value);
+    return t;
+  }
+
+  static from<A extends Axes = Axes>(values: ArrayLike<number>, shape: readonly number[], dtype: DType = 'float32'): Tensor<A> {
+    const data = alloc(dtype, values.length);
+    data.set(values);
+    return new Tensor<A>(data, shape);
+  }
+
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** An ndarray view of the storage (no copy). */
+  nd(): NdArray<Storage> {
+    return ndarray(this.data, this.shape);
+  }
+
+  /** The gradient buffer, allocated (zeroed) on first use. */
+  gradBuffer(): Storage {
+    return (this.grad ??= alloc(this.dtype, this.size));
+  }
+
+  /** A copy that is not connected to the tape. */
+  clone(): Tensor<A> {
+    return new Tensor<A>(this.data.slice(), this.shape);
+  }
+
+  /** Same values, new storage type. */
+  to(dtype: DType): Tensor<A> {
+    const out = alloc(dtype, this.size);
+    out.set(this.data);
+    return new Tensor<A>(out, this.shape);
+  }
+
+  toString(): string {
+    return `Tensor${this.name ? ` '${this.name}'` : ''}[${this.shape.join(',')}] ${this.dtype}`;
+  }
+}
+
+/**
+ * Check a tensor's sizes at run time. `expected` gives a size per axis, or null for "any";
+ * `where` names the layer or equation in the error.
+ */
+export function expectShape(t: Tensor, expected: readonly (number | null)[], where: string, what = 'input'): void {
+  const ok = t.shape.length === expected.length && expected.every((d, i) => d === null || d === t.shape[i]);
+  if (!ok) {
+    const want = expected.map((d) => (d === null ? '*' : String(d))).join(',');
+    throw new ShapeError(`${where}: ${what} has shape [${t.shape.join(',')}], expected [${want}]`);
+  }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Copy an ndarray view (any strides) into fresh contiguous storage. */
+export function contiguous(view: NdArray<Storage>, dtype: DType): Storage {
+  const out = alloc(dtype, numel(view.shape));
+  ops.assign(ndarray(out, view.shape), view);
+  return out;
+}
