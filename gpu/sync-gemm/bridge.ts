@@ -38,7 +38,7 @@ export async function startSyncGemmBridge(software: SoftwareAdapterPolicy): Prom
   });
   worker.unref();
   let dataBuf = new SharedArrayBuffer(0);
-  let data = new Float32Array(dataBuf);
+  let data: Float32Array<ArrayBufferLike> = new Float32Array(dataBuf);
 
   function compute(job: CompactGemm): Float32Array {
     const need = job.A.length + job.B.length + job.Cin.length + job.M * job.N;

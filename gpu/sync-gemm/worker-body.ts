@@ -12,7 +12,7 @@ import { STATE_DONE, STATE_ERROR, type GemmJobMessage } from './protocol.ts';
 const { ctl, err, software } = workerData as { ctl: SharedArrayBuffer; err: SharedArrayBuffer; software: SoftwareAdapterPolicy };
 const ctl32 = new Int32Array(ctl);
 const errBytes = new Uint8Array(err);
-let data = new Float32Array(0);
+let data: Float32Array<ArrayBufferLike> = new Float32Array(0);
 
 function finish(state: number, message = ''): void {
   const bytes = new TextEncoder().encode(message).subarray(0, errBytes.length);
