@@ -82,16 +82,20 @@ export abstract class Module {
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !values.has(k));
     const unexpected = [...values.keys()].filter((k) => !own.has(k));
+    // Validate everything before copying anything, so a rejected load leaves the model unchanged.
     for (const [k, t] of own) {
       const v = values.get(k);
       if (!v) continue;
       const same = v.shape.length === t.shape.length && v.shape.every((d, i) => d === t.shape[i]);
       if (!same) throw new ShapeError(`loadStateDict: '${k}' has shape [${v.shape}] in the source, the model expects [${t.shape}]`);
-      t.data.set(v.data);
     }
     if (strict && (missing.length || unexpected.length)) {
       throw new Error(`loadStateDict: ${missing.length} missing keys (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}), ` +
         `${unexpected.length} unexpected keys (${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', ...' : ''})`);
+    }
+    for (const [k, t] of own) {
+      const v = values.get(k);
+      if (v) t.data.set(v.data);
     }
     return { missing, unexpected };
   }

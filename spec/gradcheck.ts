@@ -12,7 +12,7 @@
  * subset of elements (`maxPerInput`). Returns the worst error; throws naming the input and element
  * when it exceeds `tol`. The error is |analytic − numeric| / max(|numeric|, 1).
  */
-import { Tensor } from '../core/tensor.ts';
+import { Tensor, type Axes } from '../core/tensor.ts';
 import { backward, noGrad, tapeLength, clearTape } from '../core/autograd.ts';
 import { Rng } from '../core/random.ts';
 
@@ -81,9 +81,9 @@ export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts
   return { worst, checked };
 }
 
-/** A float64 tensor of standard normal values (or uniform in [lo, hi) when given). */
-export function randomTensor(shape: readonly number[], rng: Rng, range?: [number, number]): Tensor {
+/** A float64 tensor of standard normal values (or uniform in [lo, hi) when given); axis names are the caller's. */
+export function randomTensor<A extends Axes = any>(shape: readonly number[], rng: Rng, range?: [number, number]): Tensor<A> {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = Float64Array.from({ length: n }, () => (range ? rng.uniform(range[0], range[1]) : rng.normal()));
-  return new Tensor(data, shape);
+  return new Tensor<A>(data, shape);
 }
