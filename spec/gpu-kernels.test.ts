@@ -3,6 +3,8 @@
  * random small shapes, in each gpu.js mode: 'webgpu' (on the SwiftShader software adapter when the
  * machine has no GPU -- the test FAILS if no adapter answers), 'webasm' and 'cpu'. After each
  * property the test asserts the kernels really ran in the requested mode (no silent cpu fallback).
+ * MLA_GPU_HARDWARE=1 (gpu/device/run-on-gpu.sh) runs webgpu on the hardware adapter with no software
+ * fallback, and fails if the adapter it got is a software one.
  * Tolerance: float32 kernels vs float64 references, |got - ref| <= 2e-5 * (1 + sum of |terms|).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +41,8 @@ function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, scale: numb
   }
 }
 
+const HARDWARE = process.env.MLA_GPU_HARDWARE === '1';
+
 const seed = fc.integer({ min: 1, max: 2 ** 31 - 1 });
 
 const MODES: { mode: GpuMode; runs: number }[] = [
@@ -55,7 +59,7 @@ describe.each(MODES)('gpu.js kernels in $mode mode', ({ mode, runs }) => {
 
   beforeAll(async () => {
     // Fails (never skips) when no WebGPU adapter can be found, software fallback included.
-    be = await createGpuBackend(mode, { software: 'always' });
+    be = await createGpuBackend(mode, { software: HARDWARE ? 'never' : 'always' });
   });
   afterAll(async () => {
     // Everything the properties launched must have run in the requested mode.
@@ -76,6 +80,7 @@ describe.each(MODES)('gpu.js kernels in $mode mode', ({ mode, runs }) => {
     if (mode === 'webgpu') {
       expect(be.install?.adapter.vendor.length).toBeGreaterThan(0);
       expect(d).toContain(be.install!.label);
+      if (HARDWARE) expect(be.install!.software, `adapter ${d} is a software one`).toBe(false);
     }
   });
 

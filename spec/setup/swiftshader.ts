@@ -10,6 +10,8 @@
 import { cachedSwiftShader, ensureSwiftShader } from '../../gpu/swiftshader.ts';
 
 export default function setup(): void {
+  // On a GPU machine (gpu/device/run-on-gpu.sh) the tests must use the hardware adapter.
+  if (process.env.MLA_GPU_HARDWARE === '1') return;
   if (process.platform !== 'linux' || process.arch !== 'x64') return;
   const t0 = performance.now();
   const wasCached = cachedSwiftShader() !== null;
