@@ -28,7 +28,7 @@ export interface KnnLists {
 }
 
 export interface KnnOptions {
-  /** Rows per GEMM block (default 512): scratch is block² doubles. */
+  /** Rows per GEMM block (default 256: a packed 256 × 256 panel pair stays in a 1 MB L2): scratch is block² doubles. */
   block?: number;
 }
 
@@ -67,7 +67,7 @@ function finishRows(N: number, k: number, heaps: { heapD: Float64Array; heapI: I
 /** Exact k-NN on the calling thread. */
 export function knn(X: Float, N: number, D: number, k: number, opts: KnnOptions = {}): KnnLists {
   checkArgs(X, N, D, k);
-  const block = opts.block ?? 512;
+  const block = opts.block ?? 256;
   const kk = k - 1;
   const norms = rowSquaredNorms(X, N, D);
   const heapD = new Float64Array(N * kk);
@@ -105,7 +105,7 @@ export async function knnParallel(X: Float, N: number, D: number, k: number, opt
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), 64));
   if (threads === 1 || !existsSync(fileURLToPath(tsxApi))) return knn(X, N, D, k, opts);
   checkArgs(X, N, D, k);
-  const block = opts.block ?? 512;
+  const block = opts.block ?? 256;
   const kk = k - 1;
   const shared: Float = X instanceof Float32Array
     ? new Float32Array(new SharedArrayBuffer(X.length * 4) as unknown as ArrayBuffer)
