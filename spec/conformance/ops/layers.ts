@@ -5,6 +5,7 @@ import { defaultInit, type StateValue } from '../../../nn/module.ts';
 import { registerOp } from '../registry.ts';
 import { runDifferentiable, tensorOf } from '../autograd-case.ts';
 import { backward } from '../../../core/autograd.ts';
+import type { Tensor } from '../../../core/tensor.ts';
 
 registerOp('conv2d', {
   run: (args) => runDifferentiable(args, 'y', (t) =>
@@ -53,7 +54,7 @@ registerOp('bottleneck', {
       throw new Error(`bottleneck: state dict does not match (missing ${notRunningStat}, unexpected ${report.unexpected})`);
     }
     const x = tensorOf(args.inputs.x, true);
-    const y = block.forward(x);
+    const y = block.forward(x as Tensor<any>);
     backward(y, args.upstream.y.data);
     const weights = block.stateDict();
     const grads: Record<string, Float64Array> = {};

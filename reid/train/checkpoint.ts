@@ -1,0 +1,147 @@
+/**
+ * Checkpoints: one safetensors file holding the model's state dict (`model.<torchvision name>`),
+ * Adam's moments (`optim.exp_avg.<name>`, `optim.exp_avg_sq.<name>`), and in its metadata the
+ * epoch, the config, the RNG state, Adam's step counts, the metrics history, and a checksum of the
+ * data section, so a corrupted file is refused instead of silently loading wrong numbers.
+ * Written atomically (temporary file, fsync, rename): a crash never leaves half a checkpoint.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { encodeSafetensors, parseSafetensors, writeFileAtomic, type StTensor } from '../../core/safetensors.ts';
+import type { Tensor } from '../../core/tensor.ts';
+import type { Module, StateValue } from '../../nn/module.ts';
+import type { Adam } from '../../nn/optim.ts';
+import type { Rng } from '../../core/random.ts';
+import type { TrainConfig } from './config.ts';
+
+export interface EpochMetrics {
+  epoch: number;
+  clusters: number;
+  outliers: number;
+  loss: number;
+  lr: number;
+  seconds: number;
+  mAP?: number;
+  rank1?: number;
+  rank5?: number;
+  rank10?: number;
+}
+
+export interface TrainingState {
+  /** Epochs completed. */
+  epoch: number;
+  config: TrainConfig;
+  rng: number[];
+  history: EpochMetrics[];
+  bestMAP: number;
+}
+
+const FORMAT = 'mla-reid-checkpoint-1';
+
+/** FNV-1a over 32-bit words (plus the tail bytes): cheap, and any flipped byte changes it. */
+function checksum(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  const words = Math.floor(bytes.length / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < words; i++) h = Math.imul(h ^ view.getUint32(i * 4, true), 0x01000193) >>> 0;
+  for (let i = words * 4; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+function asSt(t: Tensor | { data: Float32Array | Float64Array; shape: number[] }): StTensor {
+  const f32 = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+  return { dtype: 'F32', shape: [...t.shape], data: f32 };
+}
+
+export function saveCheckpoint(path: string, model: Module, optimizer: Adam, rng: Rng, state: Omit<TrainingState, 'rng'>): void {
+  const tensors: [string, StTensor][] = [];
+  for (const [name, t] of model.stateDict()) tensors.push([`model.${name}`, asSt(t)]);
+  const names = model.namedParameters().map(([n]) => n);
+  optimizer.params.forEach((p, i) => {
+    tensors.push([`optim.exp_avg.${names[i]}`, { dtype: 'F64', shape: [...p.shape], data: Float64Array.from(optimizer.expAvg[i]) }]);
+    tensors.push([`optim.exp_avg_sq.${names[i]}`, { dtype: 'F64', shape: [...p.shape], data: Float64Array.from(optimizer.expAvgSq[i]) }]);
+  });
+  const body = encodeSafetensors(tensors, {});
+  const meta = {
+    format: FORMAT,
+    checksum: checksum(dataSection(body)),
+    epoch: String(state.epoch),
+    config: JSON.stringify(state.config),
+    rng: JSON.stringify(rng.state()),
+    optim_step: JSON.stringify(optimizer.step),
+    optim_lr: String(optimizer.lr),
+    history: JSON.stringify(state.history),
+    best_map: String(state.bestMAP),
+  };
+  writeFileAtomic(path, encodeSafetensors(tensors, meta));
+}
+
+function dataSection(bytes: Uint8Array): Uint8Array {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  return bytes.subarray(8 + n);
+}
+
+export interface LoadedCheckpoint {
+  state: TrainingState;
+  model: Map<string, StateValue>;
+  optim: { step: number[]; lr: number; expAvg: Map<string, Float64Array>; expAvgSq: Map<string, Float64Array> };
+}
+
+export class CheckpointError extends Error {
+  constructor(path: string, message: string) {
+    super(`checkpoint ${path}: ${message}`);
+    this.name = 'CheckpointError';
+  }
+}
+
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  if (!existsSync(path)) throw new CheckpointError(path, 'file not found (train first, or give the path of a model.safetensors / best.safetensors)');
+  const bytes = readFileSync(path);
+  let file;
+  try {
+    file = parseSafetensors(bytes, path);
+  } catch (e) {
+    throw new CheckpointError(path, `not a readable checkpoint (${(e as Error).message}); it is corrupt or truncated`);
+  }
+  const m = file.metadata;
+  if (m.format !== FORMAT) throw new CheckpointError(path, `not a checkpoint of this project (format '${m.format ?? 'none'}', expected '${FORMAT}')`);
+  if (checksum(dataSection(bytes)) !== m.checksum) {
+    throw new CheckpointError(path, 'checksum mismatch: the tensor data is corrupt; use an earlier checkpoint or retrain');
+  }
+  const model = new Map<string, StateValue>();
+  const expAvg = new Map<string, Float64Array>();
+  const expAvgSq = new Map<string, Float64Array>();
+  for (const [name, t] of file.tensors) {
+    const data = t.data as Float32Array | Float64Array;
+    if (name.startsWith('model.')) model.set(name.slice(6), { data, shape: t.shape });
+    else if (name.startsWith('optim.exp_avg_sq.')) expAvgSq.set(name.slice(17), Float64Array.from(data));
+    else if (name.startsWith('optim.exp_avg.')) expAvg.set(name.slice(14), Float64Array.from(data));
+  }
+  return {
+    state: {
+      epoch: Number(m.epoch),
+      config: JSON.parse(m.config),
+      rng: JSON.parse(m.rng),
+      history: JSON.parse(m.history),
+      bestMAP: Number(m.best_map),
+    },
+    model,
+    optim: { step: JSON.parse(m.optim_step), lr: Number(m.optim_lr), expAvg, expAvgSq },
+  };
+}
+
+/** Put a checkpoint's optimizer state into `optimizer` (parameters matched by name). */
+export function restoreOptimizer(optimizer: Adam, model: Module, saved: LoadedCheckpoint['optim'], path: string): void {
+  const names = model.namedParameters().map(([n]) => n);
+  if (saved.step.length !== names.length) {
+    throw new CheckpointError(path, `optimizer state has ${saved.step.length} parameters, the model has ${names.length} (different architecture or MLA flags?)`);
+  }
+  names.forEach((n, i) => {
+    const m = saved.expAvg.get(n);
+    const v = saved.expAvgSq.get(n);
+    if (!m || !v || m.length !== optimizer.expAvg[i].length) throw new CheckpointError(path, `optimizer state for '${n}' is missing or has the wrong size`);
+    optimizer.expAvg[i].set(m);
+    optimizer.expAvgSq[i].set(v);
+    optimizer.step[i] = saved.step[i];
+  });
+  optimizer.lr = saved.lr;
+}

@@ -1,0 +1,169 @@
+/**
+ * Training configuration: one plain object, every default commented with its source (nanoGPT's
+ * style). Profiles set groups of values; a JSON file and then command-line flags override them.
+ */
+
+export type ProfileName = 'cpu' | 'paper' | 'cluster-contrast';
+export type DatasetName = 'synthetic' | 'market1501' | 'dukemtmc' | 'msmt17' | 'personx' | 'folder';
+
+export interface MlaConfig {
+  pla: boolean;
+  hla: boolean;
+  dla: boolean;
+  /** 'all': every layer4 bottleneck (BoTNet's placement, DESIGN.md); 'last': the final one only. */
+  blocks: 'all' | 'last';
+}
+
+export interface TrainConfig {
+  profile: ProfileName;
+  dataset: DatasetName;
+  /** Dataset root; for 'synthetic' it is generated there when missing. */
+  dataDir: string;
+  out: string;
+  seed: number;
+  backend: 'cpu' | 'gpu' | 'webasm' | 'gpujs-cpu';
+  // --- model ---
+  /** 'resnet50' (torchvision layout) or 'small' (the CPU-sized variant of the same layout). */
+  arch: 'resnet50' | 'small';
+  height: number;
+  width: number;
+  pooling: 'avg' | 'gem';
+  mla: MlaConfig;
+  pretrained: string | null;
+  // --- optimisation ---
+  epochs: number;
+  /** P pseudo-identities x K images per batch. */
+  P: number;
+  K: number;
+  /** Iterations per epoch; 0 = one pass over the clustered images (N_kept / (P·K)). */
+  iters: number;
+  lr: number;
+  weightDecay: number;
+  stepSize: number;
+  gamma: number;
+  // --- unsupervised core ---
+  tau: number;
+  eps: number;
+  minSamples: number;
+  k1: number;
+  k2: number;
+  memoryInit: 'random' | 'centroid';
+  memoryUpdate: 'hard' | 'momentum';
+  momentum: number;
+  // --- evaluation ---
+  evalEvery: number;
+  rerank: boolean;
+  /** Worker threads for k-NN/Jaccard (0 = one per core). */
+  threads: number;
+}
+
+/** Values shared by every profile; the paper (section 4.2) and DESIGN.md are the sources. */
+const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epochs' | 'P' | 'K' | 'iters' | 'lr' | 'stepSize' | 'eps'> = {
+  dataset: 'synthetic',
+  dataDir: 'data/synthetic-market',
+  out: 'runs/latest',
+  seed: 1,
+  backend: 'cpu',
+  pooling: 'avg', // DESIGN.md: global average pooling (GeM optional)
+  mla: { pla: true, hla: true, dla: true, blocks: 'all' }, // the paper's full model ("ALL")
+  pretrained: null,
+  weightDecay: 5e-4, // paper 4.2
+  gamma: 0.1, // paper 4.2: lr x0.1 every 20 epochs
+  tau: 0.05, // paper eq. (1)
+  minSamples: 4, // DESIGN.md: DBSCAN min_samples 4
+  k1: 30, // Cluster Contrast: k-reciprocal k1 = 30
+  k2: 6, // Cluster Contrast: k2 = 6
+  memoryInit: 'random', // paper 3: one random member per cluster
+  memoryUpdate: 'hard', // paper 3: batch-hard update
+  momentum: 0.1, // DESIGN.md: momentum 0.1 weighting the old row
+  evalEvery: 5,
+  rerank: false,
+  threads: 0,
+};
+
+export const PROFILES: Record<ProfileName, TrainConfig> = {
+  /** The CPU-sized default for the embedded synthetic set (this project's choice; see README). */
+  cpu: {
+    ...COMMON,
+    profile: 'cpu',
+    arch: 'small',
+    height: 128,
+    width: 64,
+    epochs: 12,
+    P: 8,
+    K: 4,
+    iters: 0,
+    lr: 3.5e-4, // Cluster Contrast's rate: from-scratch training needs the larger step
+    stepSize: 8,
+    eps: 0.6, // Cluster Contrast's eps for small sets; see README
+    k1: 20,
+    evalEvery: 3,
+  },
+  /** The paper's section 4.2. */
+  paper: {
+    ...COMMON,
+    profile: 'paper',
+    arch: 'resnet50',
+    height: 256,
+    width: 128,
+    epochs: 50,
+    P: 8,
+    K: 8,
+    iters: 400, // Cluster Contrast's iterations per epoch
+    lr: 1.6e-4,
+    stepSize: 20,
+    eps: 0.4,
+  },
+  /** Cluster Contrast (Dai et al. 2021) defaults. */
+  'cluster-contrast': {
+    ...COMMON,
+    profile: 'cluster-contrast',
+    arch: 'resnet50',
+    height: 256,
+    width: 128,
+    epochs: 50,
+    P: 16,
+    K: 16,
+    iters: 400,
+    lr: 3.5e-4,
+    stepSize: 20,
+    eps: 0.6,
+    memoryInit: 'centroid',
+    memoryUpdate: 'momentum',
+    momentum: 0.2,
+  },
+};
+
+/** Merge a partial config (from JSON or flags) over a base, checking every key and value. */
+export function mergeConfig(base: TrainConfig, over: Record<string, unknown>, source: string): TrainConfig {
+  const out: TrainConfig = structuredClone(base);
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    if (!(key in out)) throw new Error(`${source}: unknown setting '${key}' (known: ${Object.keys(out).join(', ')})`);
+    const current = (out as any)[key];
+    if (key === 'mla') {
+      out.mla = { ...out.mla, ...(value as Partial<MlaConfig>) };
+      continue;
+    }
+    if (current !== null && typeof current !== typeof value) {
+      throw new Error(`${source}: setting '${key}' must be a ${typeof current}, got ${JSON.stringify(value)}`);
+    }
+    (out as any)[key] = value;
+  }
+  validateConfig(out, source);
+  return out;
+}
+
+export function validateConfig(c: TrainConfig, source: string): void {
+  const positiveInt = ['epochs', 'P', 'K', 'height', 'width', 'k1', 'k2', 'minSamples', 'evalEvery', 'stepSize'] as const;
+  for (const k of positiveInt) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${source}: '${k}' must be a positive integer, got ${c[k]}`);
+  }
+  for (const k of ['lr', 'tau', 'eps'] as const) {
+    if (!(c[k] > 0)) throw new Error(`${source}: '${k}' must be > 0, got ${c[k]}`);
+  }
+  if (!(c.momentum >= 0 && c.momentum < 1)) throw new Error(`${source}: 'momentum' must be in [0, 1), got ${c.momentum}`);
+  if (!['cpu', 'gpu', 'webasm', 'gpujs-cpu'].includes(c.backend)) throw new Error(`${source}: 'backend' must be cpu, gpu, webasm or gpujs-cpu, got '${c.backend}'`);
+  if (!['all', 'last'].includes(c.mla.blocks)) throw new Error(`${source}: '--mla-blocks' must be 'all' or 'last', got '${c.mla.blocks}'`);
+  if (c.K < 2) throw new Error(`${source}: 'K' (images per pseudo-identity) must be at least 2, got ${c.K}`);
+}

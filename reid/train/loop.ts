@@ -1,0 +1,236 @@
+/**
+ * The unsupervised training loop (paper section 3, Cluster Contrast's recipe), one epoch at a time:
+ *
+ *   1. extract   f_i = model(x_i) for every training image (eval mode, no augmentation)
+ *   2. cluster   exact k-NN -> k-reciprocal Jaccard distance -> DBSCAN(eps, min_samples) -> pseudo-labels
+ *   3. memory    one L2-normalised row per cluster (random member, the paper; or centroid)
+ *   4. train     P x K batches over the clustered images: ClusterNCE (eq. 1) -> backward -> Adam,
+ *                then the memory update (batch-hard, momentum) as its own step
+ *   5. evaluate  every `evalEvery` epochs and at the end (mAP, CMC under the Market-1501 protocol)
+ *   6. checkpoint atomically at every epoch end (last + best by mAP)
+ */
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '../../core/random.ts';
+import { backward, noGrad } from '../../core/autograd.ts';
+import { Adam, StepLR } from '../../nn/optim.ts';
+import { knnParallel } from '../../cluster/knn.ts';
+import { jaccardFromKnn } from '../../cluster/jaccard.ts';
+import { dbscan } from '../../cluster/dbscan.ts';
+import { pseudoLabels, type PseudoLabels } from '../../cluster/pseudo-labels.ts';
+import { ClusterMemory } from '../../cluster/memory.ts';
+import { clusterNce } from '../../cluster/cluster-nce.ts';
+import { PKSampler } from '../../cluster/sampler.ts';
+import { evaluate, labelsOf } from '../eval/evaluate.ts';
+import type { MarketResult } from '../eval/market.ts';
+import type { TrainConfig } from './config.ts';
+import { type EpochMetrics, readCheckpoint, restoreOptimizer, saveCheckpoint } from './checkpoint.ts';
+import type { Reporter } from './progress.ts';
+import { type ReidData, type ReidItem, loadReidData, ImageBatcher } from './data.ts';
+import { type ReidModel, buildModel } from './model.ts';
+
+export class TrainingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
+
+export interface RunOptions {
+  reporter: Reporter;
+  /** Continue from `<out>/last.safetensors` (or the given checkpoint). */
+  resume?: string | boolean;
+  /** Stop after this many epochs in this process (tests of resume); the config's epochs still count. */
+  stopAfterEpochs?: number;
+  /** Set to true (e.g. by Ctrl-C) to stop at the next iteration; the last finished epoch is kept. */
+  stopRequested?: () => boolean;
+  /** Skip the pictures at the end (tests). */
+  pictures?: boolean;
+}
+
+export interface RunResult {
+  history: EpochMetrics[];
+  final: MarketResult | null;
+  model: ReidModel;
+  data: ReidData;
+  stoppedEarly: boolean;
+}
+
+/** Features of `items` (eval mode, test transform): Float32Array [items.length, dim]. */
+export function extractFeatures(model: ReidModel, batcher: ImageBatcher, items: readonly ReidItem[], batchSize: number,
+  reporter: Reporter, label: string): Float32Array {
+  model.eval();
+  const dim = model.featureDim;
+  const out = new Float32Array(items.length * dim);
+  const bar = reporter.phase(label, items.length, 'img');
+  noGrad(() => {
+    for (let i = 0; i < items.length; i += batchSize) {
+      const chunk = items.slice(i, i + batchSize);
+      const x = batcher.batch(chunk, 'test');
+      const f = model.forward(x);
+      out.set(f.data, i * dim);
+      bar.update(Math.min(i + batchSize, items.length));
+    }
+  });
+  bar.stop();
+  return out;
+}
+
+/** Step 2: features -> pseudo-labels, never holding an N x N matrix. */
+export async function clusterFeatures(f: Float32Array, N: number, D: number, c: TrainConfig, reporter: Reporter): Promise<PseudoLabels> {
+  const bar = reporter.phase('clustering', 3, 'steps');
+  const k1 = Math.min(c.k1, N);
+  const kn = await knnParallel(f, N, D, k1, { threads: c.threads || undefined });
+  bar.update(1, 'k-NN done');
+  const rows = jaccardFromKnn(f, N, D, kn, { k1, k2: Math.min(c.k2, k1), maxDist: c.eps });
+  bar.update(2, 'Jaccard done');
+  const raw = dbscan(rows, c.eps, c.minSamples);
+  bar.update(3);
+  bar.stop();
+  return pseudoLabels(raw);
+}
+
+export function evaluateModel(model: ReidModel, batcher: ImageBatcher, data: ReidData, c: TrainConfig, reporter: Reporter): MarketResult {
+  const bs = 64;
+  const qf = extractFeatures(model, batcher, data.query, bs, reporter, 'features: query');
+  const gf = extractFeatures(model, batcher, data.gallery, bs, reporter, 'features: gallery');
+  return evaluate(qf, gf, model.featureDim, labelsOf(data.query), labelsOf(data.gallery), { rerank: c.rerank });
+}
+
+export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<RunResult> {
+  const { reporter } = opts;
+  mkdirSync(c.out, { recursive: true });
+  const rng = new Rng(c.seed);
+  const data = await loadReidData(c, reporter);
+  const batcher = new ImageBatcher(data, c, rng);
+  const model = buildModel(c, rng, reporter);
+  const params = model.parameters().filter((p) => p.requiresGrad);
+  const optimizer = new Adam(params, { lr: c.lr, weightDecay: c.weightDecay });
+  const scheduler = new StepLR(optimizer, c.lr, c.stepSize, c.gamma);
+  let history: EpochMetrics[] = [];
+  let bestMAP = -1;
+  let startEpoch = 0;
+  const lastPath = join(c.out, 'last.safetensors');
+  const bestPath = join(c.out, 'best.safetensors');
+  const metricsPath = join(c.out, 'metrics.jsonl');
+
+  if (opts.resume) {
+    const path = typeof opts.resume === 'string' ? opts.resume : lastPath;
+    const ck = readCheckpoint(path);
+    const report = model.loadStateDict(ck.model, false);
+    if (report.missing.length || report.unexpected.length) {
+      throw new TrainingError(`--resume ${path}: the checkpoint does not fit this model (missing ${report.missing.slice(0, 3)}, unexpected ${report.unexpected.slice(0, 3)}); resume with the same --profile and MLA flags`);
+    }
+    restoreOptimizer(optimizer, model, ck.optim, path);
+    rng.setState(ck.state.rng);
+    history = ck.state.history;
+    bestMAP = ck.state.bestMAP;
+    startEpoch = ck.state.epoch;
+    reporter.line(`resumed from ${path} after epoch ${startEpoch}`);
+  } else {
+    writeFileSync(metricsPath, '');
+  }
+
+  const N = data.train.length;
+  const cams = Int32Array.from(data.train, (it) => it.camid);
+  const batchSize = c.P * c.K;
+  let stoppedEarly = false;
+  let epochsThisRun = 0;
+  let final: MarketResult | null = null;
+
+  for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
+    if (opts.stopAfterEpochs !== undefined && epochsThisRun >= opts.stopAfterEpochs) {
+      stoppedEarly = true;
+      break;
+    }
+    const t0 = performance.now();
+    const lr = scheduler.setEpoch(epoch);
+    // 1. extract
+    const feats = extractFeatures(model, batcher, data.train, 64, reporter, `epoch ${epoch + 1}: features`);
+    // 2. cluster
+    const pl = await clusterFeatures(feats, N, model.featureDim, c, reporter);
+    const metrics: EpochMetrics = { epoch: epoch + 1, clusters: pl.K, outliers: pl.outliers, loss: NaN, lr, seconds: 0 };
+    if (pl.K === 0) {
+      reporter.line(`epoch ${epoch + 1}: DBSCAN found no cluster (eps ${c.eps}, min_samples ${c.minSamples}); epoch skipped. ` +
+        'If this persists, raise --eps or lower --min-samples.');
+    } else {
+      // 3. memory
+      const memory = ClusterMemory.init(feats, N, model.featureDim, pl.labels, pl.K,
+        { init: c.memoryInit, mode: c.memoryUpdate, momentum: c.momentum, rng });
+      // 4. train
+      const sampler = new PKSampler(pl.labels, cams, c.K);
+      const order = sampler.epoch(rng).flat();
+      const iters = c.iters > 0 ? c.iters : Math.max(1, Math.floor(pl.kept.length / batchSize));
+      model.train();
+      const bar = reporter.phase(`epoch ${epoch + 1}: train`, iters, 'it');
+      let lossSum = 0;
+      let cursor = 0;
+      let done = 0;
+      for (let it = 0; it < iters; it++) {
+        if (opts.stopRequested?.()) {
+          stoppedEarly = true;
+          break;
+        }
+        if (cursor + batchSize > order.length) {
+          order.splice(0, order.length, ...sampler.epoch(rng).flat());
+          cursor = 0;
+        }
+        const idx = order.slice(cursor, cursor + batchSize);
+        cursor += batchSize;
+        const targets = Int32Array.from(idx, (i) => pl.labels[i]);
+        const x = batcher.batch(idx.map((i) => data.train[i]), 'train');
+        const f = model.forward(x);
+        // eq. (1): ClusterNCE against the memory dictionary, its gradient with respect to f
+        const { loss, gradF } = clusterNce(f.data, idx.length, model.featureDim, memory.rows, memory.K, targets, c.tau);
+        if (!Number.isFinite(loss)) {
+          throw new TrainingError(`epoch ${epoch + 1}, iteration ${it + 1}: the loss is ${loss}. Training stopped; ` +
+            `the last good checkpoint (${existsSync(lastPath) ? lastPath : 'none yet'}) is kept. Try a lower --lr.`);
+        }
+        backward(f, gradF instanceof Float32Array ? gradF : Float32Array.from(gradF));
+        optimizer.update();
+        optimizer.zeroGrad();
+        // the memory update: its own step, after the parameter update
+        memory.update(f.data, targets);
+        lossSum += loss;
+        done++;
+        bar.update(it + 1, `loss ${(lossSum / done).toFixed(3)}`);
+      }
+      bar.stop();
+      metrics.loss = done > 0 ? lossSum / done : NaN;
+      if (stoppedEarly) {
+        reporter.line(`stopped during epoch ${epoch + 1}; the last finished epoch (${epoch}) is in ${lastPath}. Continue with --resume.`);
+        break;
+      }
+    }
+    // 5. evaluate
+    const isLast = epoch + 1 === c.epochs;
+    if ((epoch + 1) % c.evalEvery === 0 || isLast) {
+      final = evaluateModel(model, batcher, data, c, reporter);
+      Object.assign(metrics, { mAP: final.mAP, rank1: final.cmc[0], rank5: final.cmc[4], rank10: final.cmc[9] });
+    }
+    metrics.seconds = (performance.now() - t0) / 1000;
+    history.push(metrics);
+    reporter.line(formatEpoch(metrics, c.epochs));
+    appendFileSync(metricsPath, JSON.stringify(metrics) + '\n');
+    // 6. checkpoint
+    const improved = metrics.mAP !== undefined && metrics.mAP > bestMAP;
+    if (improved) bestMAP = metrics.mAP!;
+    saveCheckpoint(lastPath, model, optimizer, rng, { epoch: epoch + 1, config: c, history, bestMAP });
+    if (improved) copyFileSync(lastPath, bestPath);
+    epochsThisRun++;
+  }
+  return { history, final, model, data, stoppedEarly };
+}
+
+export function formatEpoch(m: EpochMetrics, epochs: number): string {
+  const parts = [
+    `epoch ${String(m.epoch).padStart(String(epochs).length)}/${epochs}`,
+    `clusters ${m.clusters}`,
+    `outliers ${m.outliers}`,
+    `loss ${Number.isNaN(m.loss) ? '-' : m.loss.toFixed(4)}`,
+    `lr ${m.lr.toExponential(2)}`,
+  ];
+  if (m.mAP !== undefined) parts.push(`mAP ${(100 * m.mAP).toFixed(1)}%`, `rank-1 ${(100 * m.rank1!).toFixed(1)}%`);
+  parts.push(`${m.seconds.toFixed(0)} s`);
+  return parts.join(' | ');
+}

@@ -1,0 +1,21 @@
+/** The model a config asks for: ResNet-50 (or its CPU-sized variant) with MLA in layer4, float32. */
+import type { Rng } from '../../core/random.ts';
+import { RESNET50, RESNET_CPU, ReIDBackbone, backboneOptions } from '../../nn/backbone.ts';
+import type { TrainConfig } from './config.ts';
+import type { Reporter } from './progress.ts';
+
+export type ReidModel = ReIDBackbone;
+
+export function buildModel(c: TrainConfig, rng: Rng, reporter: Reporter): ReidModel {
+  const base = c.arch === 'resnet50' ? RESNET50 : RESNET_CPU;
+  const opts = backboneOptions(base, {
+    inputSize: [c.height, c.width],
+    pooling: c.pooling,
+    mla: { pla: c.mla.pla, hla: c.mla.hla, dla: c.mla.dla, blocks: c.mla.blocks },
+  });
+  const model = new ReIDBackbone(opts, { dtype: 'float32', rng });
+  const count = model.parameters().reduce((s, p) => s + p.size, 0);
+  reporter.line(`model: ${c.arch} (depths ${opts.depths.join(',')}, width ${opts.baseWidth}), ${(count / 1e6).toFixed(2)} M parameters, feature dim ${model.featureDim}`);
+  if (c.pretrained) reporter.line(`pretrained weights: ${c.pretrained}`);
+  return model;
+}
