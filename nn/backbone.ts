@@ -51,12 +51,16 @@ export const RESNET50: BackboneOptions = {
 
 /**
  * CPU-sized variant: the same layout, names and MLA placement, one bottleneck per stage, a
- * quarter of the width (stem 16, D = 512), at 128×64 (layer4 is 8×4). Sized so a training step of
- * batch 32 takes well under two seconds on 2 CPU cores (bench/resnet.ts measures it).
+ * quarter of the width (stem 16, D = 512), at 128×64 (layer4 is 8×4). A training step of batch 32
+ * (fwd + bwd) took about 1.6-1.8 s on an otherwise idle core of this machine, 0.8-1.2 s for
+ * RESNET_CPU_TINY (bench/resnet.ts measures both).
  */
-export const RESNET_CPU_SMALL: BackboneOptions = {
+export const RESNET_CPU: BackboneOptions = {
   depths: [1, 1, 1, 1], baseWidth: 16, lastStride: 1, pooling: 'avg', inputSize: [128, 64], mla: { ...MLA_DEFAULTS },
 };
+
+/** Half of RESNET_CPU's width (stem 8, D = 256): for quick runs and tests on a busy 2-core machine. */
+export const RESNET_CPU_TINY: BackboneOptions = { ...RESNET_CPU, baseWidth: 8, mla: { ...MLA_DEFAULTS } };
 
 export function backboneOptions(base: BackboneOptions, over: Partial<Omit<BackboneOptions, 'mla'>> & { mla?: Partial<MLAOptions> } = {}): BackboneOptions {
   return { ...base, ...over, mla: { ...base.mla, ...(over.mla ?? {}) } } as BackboneOptions;
