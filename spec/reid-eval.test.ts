@@ -167,3 +167,21 @@ describe('k-reciprocal re-ranking', () => {
     expect(() => reRank(new Float32Array(4), new Float32Array(4), new Float32Array(4), 2, 2, { maxItems: 3, k1: 1 })).toThrow(/dense re-ranking/);
   });
 });
+
+describe('evaluateParallel', () => {
+  it('equals evaluate() with queries split over worker threads', async () => {
+    const { evaluateParallel } = await import('../reid/eval/evaluate-parallel.ts');
+    const r = new Rng(21);
+    const Q = 37, G = 120, D = 24;
+    const qf = Float32Array.from({ length: Q * D }, () => r.normal());
+    const gf = Float32Array.from({ length: G * D }, () => r.normal());
+    const q = { pids: Int32Array.from({ length: Q }, () => r.int(9)), camids: Int32Array.from({ length: Q }, () => r.int(3)) };
+    const g = { pids: Int32Array.from({ length: G }, () => r.int(9)), camids: Int32Array.from({ length: G }, () => r.int(3)) };
+    const serial = evaluate(qf, gf, D, q, g, { maxRank: 10, blockRows: 8 });
+    const par = await evaluateParallel(qf, gf, D, q, g, { maxRank: 10, blockRows: 8, threads: 3 });
+    expect(par.validQueries).toBe(serial.validQueries);
+    expect(par.mAP).toBeCloseTo(serial.mAP, 12);
+    expect(Array.from(par.cmc)).toEqual(Array.from(serial.cmc));
+    expect(Array.from(par.ap)).toEqual(Array.from(serial.ap));
+  });
+});
