@@ -93,13 +93,14 @@ describe('layout and names', () => {
   });
 
   it('trunk convs: kaiming-normal fan_out (std √(2/fan_out)); BN 1/0', () => {
-    const model = new ReIDBackbone(RESNET50, defaultInit(2));
-    const w = model.stateDict().get('layer3.0.conv2.weight')!; // [256, 256, 3, 3], fan_out 2304
+    const model = new ReIDBackbone(backboneOptions(RESNET50, { baseWidth: 32 }), defaultInit(2));
+    const w = model.stateDict().get('layer3.0.conv2.weight')!; // [128, 128, 3, 3], fan_out 1152
     let s = 0;
     for (const v of w.data) s += v * v;
-    expect(Math.sqrt(s / w.size)).toBeCloseTo(Math.sqrt(2 / 2304), 3);
+    expect(Math.sqrt(s / w.size)).toBeCloseTo(Math.sqrt(2 / 1152), 3);
     expect(model.stateDict().get('layer4.2.bn3.weight')!.data.every((v) => v === 1)).toBe(true);
-    expect(model.featureDim).toBe(2048);
+    expect(model.stateDict().get('layer4.2.bn3.bias')!.data.every((v) => v === 0)).toBe(true);
+    expect(model.featureDim).toBe(32 * 32); // 2048 at ResNet-50's width 64
   });
 });
 
