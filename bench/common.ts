@@ -1,0 +1,123 @@
+/**
+ * Shared benchmark helpers.
+ *
+ *   timeMedian(name, fn, opts)  -> seconds: benchmark.js samples one call per sample (the kernels
+ *                                  benchmarked here take 10 ms to minutes), median of the samples;
+ *                                  a kernel whose warm-up call exceeds `slowSeconds` reports that call
+ *   gflops(flop, seconds)        -> GFLOP/s
+ *   machine()                    -> "CPU model, cores, Node version" (stamped on every row)
+ *   writeResults(suite, rows)    -> bench/results/<suite>.json (atomic), and
+ *   printTable(rows)             -> the same rows as an aligned table on stdout
+ *
+ * A row is {case, metric, value, unit, peer, ratio, machine}. Rows with `peer: null` are this
+ * project's measurements; a row with `peer: 'tfjs-wasm'` (say) holds that peer's value for the same
+ * case, and `ratio` is how many times faster ours is: ours / peer's for a rate (GFLOP/s),
+ * peer's / ours for a time (metric 'time'). Above 1: the project is faster.
+ */
+import Benchmark from 'benchmark';
+import { cpus } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../core/safetensors.ts';
+
+export interface Row {
+  case: string;
+  metric: string;
+  value: number;
+  unit: string;
+  peer: string | null;
+  ratio: number | null;
+  machine: string;
+}
+
+export interface TimeOptions {
+  /** Number of timed calls (benchmark.js samples); the median is reported. */
+  samples?: number;
+  /** Untimed calls first (JIT warm-up, first-touch memory). */
+  warmup?: number;
+  /** A warm-up call slower than this (seconds) is itself the one sample reported (peers that take minutes). */
+  slowSeconds?: number;
+}
+
+// The closures benchmarked read variables from their scope: run them as they are, never
+// decompiled and recompiled by benchmark.js.
+(Benchmark as unknown as { support: { decompilation: boolean } }).support.decompilation = false;
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Median seconds per call of `fn` over `samples` benchmark.js samples of one call each. */
+export function timeMedian(name: string, fn: () => void, opts: TimeOptions = {}): number {
+  const { samples = 3, warmup = 1, slowSeconds = 8 } = opts;
+  for (let i = 0; i < warmup; i++) {
+    const t0 = performance.now();
+    fn();
+    const dt = (performance.now() - t0) / 1000;
+    // benchmark.js spends two calls per sample; a kernel this slow is timed by its warm-up call alone
+    if (dt > slowSeconds) return dt;
+  }
+  let result: number[] = [];
+  const bench = new Benchmark(name, fn, {
+    // one call per sample: these kernels are far slower than the timer's resolution
+    initCount: 1,
+    minSamples: samples,
+    maxTime: 0,
+    minTime: 0,
+    async: false,
+    onComplete(this: Benchmark) {
+      result = this.stats.sample.slice(0, samples);
+    },
+  });
+  // benchmark.js calibrates the count per cycle from the timer; pin it to 1 call per sample
+  (bench as unknown as { count: number }).count = 1;
+  bench.run();
+  if ((bench as unknown as { error?: Error }).error) throw (bench as unknown as { error: Error }).error;
+  if (result.length === 0) throw new Error(`bench ${name}: no samples`);
+  return median(result);
+}
+
+export function gflops(flop: number, seconds: number): number {
+  return flop / seconds / 1e9;
+}
+
+export function machine(): string {
+  const c = cpus();
+  return `${c[0]?.model.trim() ?? 'unknown CPU'}, ${c.length} cores, Node ${process.version}`;
+}
+
+export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+export function writeResults(suite: string, rows: Row[]): string {
+  mkdirSync(resultsDir, { recursive: true });
+  const path = join(resultsDir, `${suite}.json`);
+  writeFileAtomic(path, JSON.stringify(rows, null, 2) + '\n');
+  return path;
+}
+
+function fmt(v: number | null): string {
+  if (v === null) return '';
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+export function printTable(rows: Row[]): void {
+  const cells = rows.map((r) => [r.case, r.peer ?? 'ours', `${fmt(r.value)} ${r.unit}`, r.ratio === null ? '' : `${fmt(r.ratio)}x`]);
+  const head = ['case', 'impl', 'value', 'ours faster by'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => (i >= 2 ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const c of cells) console.log(line(c));
+  if (rows[0]) console.log(`machine: ${rows[0].machine}`);
+}
+
+/** A row of ours, and the rows of its peers with ratios against it. */
+export function rowsFor(name: string, metric: string, unit: string, ours: number, peers: [string, number | null][]): Row[] {
+  const m = machine();
+  const out: Row[] = [{ case: name, metric, value: ours, unit, peer: null, ratio: null, machine: m }];
+  for (const [peer, v] of peers) if (v !== null) out.push({ case: name, metric, value: v, unit, peer, ratio: metric === 'time' ? v / ours : ours / v, machine: m });
+  return out;
+}

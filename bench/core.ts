@@ -1,0 +1,220 @@
+/**
+ * Suite `core`: GEMM and Conv2d forward / backward (dx, dw) at ResNet-50 shapes, in GFLOP/s,
+ * against TensorFlow.js (tfjs-core with the cpu and wasm backends, one thread) in the same run.
+ *
+ *   GEMM     512³ and the three GEMMs of the 3×3 conv below for one image
+ *            (fwd  W[O, CK]·cols[CK, P],  dw  dY[O, P]·colsᵀ,  dx  Wᵀ·dY), float32
+ *   Conv2d   3×3 256→256 on 32×16, batch 16, padding 1   (layer3-like, a 256×128 input)
+ *            1×1 1024→256 on 16×8, batch 64                (layer3 bottleneck entry)
+ *            FLOP of each pass = 2·N·O·Ho·Wo·C·kh·kw; a training step's conv work = fwd + dx + dw.
+ *
+ * How each number is taken (medians of benchmark.js samples, see bench/common.ts):
+ * - ours fwd: conv2d with nothing requiring a gradient.
+ * - ours step (fwd + dx + dw): one forward recorded on the tape and its backward, timed together.
+ * - ours dx (dw): forward + backward with only x (only w) requiring a gradient, minus the fwd median.
+ * - tfjs: NHWC tensors; fwd = tf.conv2d, dx = kernel Conv2DBackpropInput, dw = kernel
+ *   Conv2DBackpropFilter. tfjs-wasm has no Conv2DBackpropFilter kernel, so its dw is computed the way
+ *   a wasm user must: a conv2d of transposed x and dy (checked against tfjs-cpu's kernel first).
+ * - Peers whose call at the full batch would take minutes run the same per-image shape at a smaller
+ *   batch; the batch used is in the case name. GFLOP/s is per FLOP actually done, so rates compare.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Tensor } from '../core/tensor.ts';
+import { Rng } from '../core/random.ts';
+import { backward, clearTape } from '../core/autograd.ts';
+import { gemm } from '../core/gemm.ts';
+import { conv2d } from '../core/ops/conv.ts';
+import { gflops, printTable, rowsFor, timeMedian, writeResults, type Row } from './common.ts';
+
+type Peer = 'tfjs-cpu' | 'tfjs-wasm';
+const PEERS: Peer[] = ['tfjs-cpu', 'tfjs-wasm'];
+
+interface ConvShape {
+  name: string;
+  N: number; C: number; O: number; H: number; W: number; k: number; pad: number;
+  /** Batch each peer runs for each pass (the per-image shape is unchanged). */
+  peerBatch: Record<Peer, { fwd: number; dx: number; dw: number }>;
+}
+
+const CONVS: ConvShape[] = [
+  {
+    name: 'conv3x3 256->256 32x16', N: 16, C: 256, O: 256, H: 32, W: 16, k: 3, pad: 1,
+    peerBatch: { 'tfjs-cpu': { fwd: 2, dx: 2, dw: 1 }, 'tfjs-wasm': { fwd: 16, dx: 2, dw: 16 } },
+  },
+  {
+    name: 'conv1x1 1024->256 16x8', N: 64, C: 1024, O: 256, H: 16, W: 8, k: 1, pad: 0,
+    peerBatch: { 'tfjs-cpu': { fwd: 8, dx: 8, dw: 1 }, 'tfjs-wasm': { fwd: 64, dx: 8, dw: 64 } },
+  },
+];
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
+
+function randomF32(n: number, rng: Rng): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
+  return a;
+}
+
+async function useTfjs(peer: Peer): Promise<void> {
+  if (peer === 'tfjs-wasm') {
+    const require = createRequire(import.meta.url);
+    setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+    setThreadsCount(1);
+  }
+  const ok = await tf.setBackend(peer === 'tfjs-cpu' ? 'cpu' : 'wasm');
+  if (!ok) throw new Error(`bench core: TensorFlow.js backend ${peer} failed to initialise`);
+  await tf.ready();
+}
+
+/** Time one tfjs call (the result is read back, so lazy backends finish the work). */
+function timeTf(name: string, make: () => tf.Tensor): number {
+  return timeMedian(name, () => {
+    const t = make();
+    t.dataSync();
+    t.dispose();
+  }, { samples: SAMPLES });
+}
+
+/** dw for stride 1 without Conv2DBackpropFilter: dw[i,j,c,o] = Σ_{n,y,x} xpad[n,y+i,x+j,c] dy[n,y,x,o]. */
+function dwByConv(x: tf.Tensor4D, dy: tf.Tensor4D, pad: number): tf.Tensor {
+  return tf.tidy(() => {
+    const xT = tf.transpose(x, [3, 1, 2, 0]);   // [C, H, W, N]   as a batch of C images with N channels
+    const dyT = tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, O] as a filter
+    // explicit tf.pad + 'valid': tfjs-wasm 4.22's conv2d with a numeric pad and this (large,
+    // non-square) filter fails with "memory access out of bounds"
+    const xp = pad ? tf.pad(xT, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : xT;
+    const r = tf.conv2d(xp as tf.Tensor4D, dyT as tf.Tensor4D, 1, 'valid'); // [C, kh, kw, O]
+    return tf.transpose(r, [1, 2, 0, 3]);       // [kh, kw, C, O]
+  });
+}
+
+function tfConvPasses(s: ConvShape, peer: Peer, rng: Rng): { fwd: number; dx: number; dw: number } {
+  const b = s.peerBatch[peer];
+  const out: Record<string, number> = {};
+  for (const pass of ['fwd', 'dx', 'dw'] as const) {
+    const N = b[pass];
+    const x = tf.tensor4d(randomF32(N * s.H * s.W * s.C, rng), [N, s.H, s.W, s.C]);
+    const w = tf.tensor4d(randomF32(s.k * s.k * s.C * s.O, rng), [s.k, s.k, s.C, s.O]);
+    const dy = tf.tensor4d(randomF32(N * s.H * s.W * s.O, rng), [N, s.H, s.W, s.O]);
+    const attrs = { strides: [1, 1], pad: s.pad, dataFormat: 'NHWC' };
+    const label = `${s.name} ${pass} ${peer}`;
+    let secs: number;
+    if (pass === 'fwd') secs = timeTf(label, () => tf.conv2d(x, w, 1, s.pad));
+    else if (pass === 'dx') secs = timeTf(label, () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [N, s.H, s.W, s.C] }) as tf.Tensor);
+    else if (peer === 'tfjs-wasm') secs = timeTf(label, () => dwByConv(x, dy, s.pad));
+    else secs = timeTf(label, () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: [s.k, s.k, s.C, s.O] }) as tf.Tensor);
+    out[pass] = secs / N; // seconds per image
+    tf.dispose([x, w, dy]);
+  }
+  return out as { fwd: number; dx: number; dw: number };
+}
+
+/** Check the wasm dw route against tfjs-cpu's Conv2DBackpropFilter on a small shape. */
+async function checkDwByConv(): Promise<void> {
+  const rng = new Rng(7);
+  const [N, H, W, C, O, k, pad] = [2, 5, 4, 3, 4, 3, 1];
+  const xs = randomF32(N * H * W * C, rng), dys = randomF32(N * H * W * O, rng);
+  const results: Float32Array[] = [];
+  for (const peer of ['tfjs-cpu', 'tfjs-wasm'] as const) {
+    await useTfjs(peer);
+    const x = tf.tensor4d(xs, [N, H, W, C]), dy = tf.tensor4d(dys, [N, H, W, O]);
+    const r = peer === 'tfjs-cpu'
+      ? tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: [k, k, C, O] }) as tf.Tensor
+      : dwByConv(x, dy, pad);
+    results.push(r.dataSync() as Float32Array);
+  }
+  const worst = results[0].reduce((m, v, i) => Math.max(m, Math.abs(v - results[1][i])), 0);
+  if (!(worst < 1e-4)) throw new Error(`bench core: the wasm dw route differs from Conv2DBackpropFilter by ${worst}`);
+}
+
+function oursConv(s: ConvShape, rng: Rng): { fwd: number; dx: number; dw: number; step: number } {
+  const x = new Tensor(randomF32(s.N * s.C * s.H * s.W, rng), [s.N, s.C, s.H, s.W]);
+  const w = new Tensor(randomF32(s.O * s.C * s.k * s.k, rng), [s.O, s.C, s.k, s.k]);
+  const attrs = { stride: [1, 1] as [number, number], padding: [s.pad, s.pad] as [number, number] };
+  const seed = randomF32(s.N * s.O * s.H * s.W, rng);
+  const run = (gradX: boolean, gradW: boolean) => () => {
+    x.requiresGrad = gradX;
+    w.requiresGrad = gradW;
+    x.grad = w.grad = null;
+    clearTape();
+    const y = conv2d(x, w, null, attrs);
+    if (gradX || gradW) backward(y, seed);
+  };
+  const fwd = timeMedian(`${s.name} fwd ours`, run(false, false), { samples: SAMPLES });
+  const fwdDx = timeMedian(`${s.name} fwd+dx ours`, run(true, false), { samples: SAMPLES });
+  const fwdDw = timeMedian(`${s.name} fwd+dw ours`, run(false, true), { samples: SAMPLES });
+  const step = timeMedian(`${s.name} step ours`, run(true, true), { samples: SAMPLES });
+  return { fwd, dx: fwdDx - fwd, dw: fwdDw - fwd, step };
+}
+
+interface GemmCase { name: string; tA: boolean; tB: boolean; M: number; N: number; K: number }
+
+const GEMMS: GemmCase[] = [
+  { name: 'gemm 512x512x512 NN', tA: false, tB: false, M: 512, N: 512, K: 512 },
+  { name: 'gemm conv3x3 fwd W.cols 256x512x2304 NN', tA: false, tB: false, M: 256, N: 512, K: 2304 },
+  { name: 'gemm conv3x3 dw dY.colsT 256x2304x512 NT', tA: false, tB: true, M: 256, N: 2304, K: 512 },
+  { name: 'gemm conv3x3 dx WT.dY 2304x512x256 TN', tA: true, tB: false, M: 2304, N: 512, K: 256 },
+];
+
+async function gemmRows(rng: Rng): Promise<Row[]> {
+  const data = GEMMS.map((g) => ({
+    a: randomF32(g.M * g.K, rng), b: randomF32(g.K * g.N, rng), c: new Float32Array(g.M * g.N),
+  }));
+  const ours = GEMMS.map((g, i) => {
+    const { a, b, c } = data[i];
+    const lda = g.tA ? g.M : g.K, ldb = g.tB ? g.K : g.N;
+    return timeMedian(`${g.name} ours`, () => gemm(g.tA, g.tB, g.M, g.N, g.K, 1, a, 0, lda, b, 0, ldb, 0, c, 0, g.N), { samples: SAMPLES });
+  });
+  const peers: Record<Peer, number[]> = { 'tfjs-cpu': [], 'tfjs-wasm': [] };
+  for (const peer of PEERS) {
+    await useTfjs(peer);
+    GEMMS.forEach((g, i) => {
+      const a = tf.tensor2d(data[i].a, g.tA ? [g.K, g.M] : [g.M, g.K]);
+      const b = tf.tensor2d(data[i].b, g.tB ? [g.N, g.K] : [g.K, g.N]);
+      peers[peer].push(timeTf(`${g.name} ${peer}`, () => tf.matMul(a, b, g.tA, g.tB)));
+      tf.dispose([a, b]);
+    });
+  }
+  return GEMMS.flatMap((g, i) => {
+    const flop = 2 * g.M * g.N * g.K;
+    return rowsFor(g.name, 'throughput', 'GFLOP/s', gflops(flop, ours[i]), PEERS.map((p) => [p, gflops(flop, peers[p][i])]));
+  });
+}
+
+export async function run(): Promise<void> {
+  const rng = new Rng(2024);
+  const rows: Row[] = [];
+  rows.push(...await gemmRows(rng));
+  await checkDwByConv();
+  for (const s of CONVS) {
+    const flopPerImage = 2 * s.O * s.H * s.W * s.C * s.k * s.k;
+    const flop = flopPerImage * s.N;
+    const ours = oursConv(s, rng);
+    const peer: Record<Peer, { fwd: number; dx: number; dw: number }> = {} as never;
+    for (const p of PEERS) {
+      await useTfjs(p);
+      peer[p] = tfConvPasses(s, p, rng);
+    }
+    for (const pass of ['fwd', 'dx', 'dw'] as const) {
+      const name = `${s.name} N${s.N} ${pass}`;
+      const mine = rowsFor(name, 'throughput', 'GFLOP/s', gflops(flop, ours[pass]), []);
+      const theirs = PEERS.map((p): Row => {
+        const v = gflops(flopPerImage, peer[p][pass]);
+        const batch = s.peerBatch[p][pass];
+        return { ...mine[0], case: batch === s.N ? name : `${name} (peer at batch ${batch})`, value: v, peer: p, ratio: mine[0].value / v };
+      });
+      rows.push(...mine, ...theirs);
+    }
+    // A whole training step's conv work: forward, dx and dw of this layer.
+    const stepName = `${s.name} N${s.N} step fwd+dx+dw`;
+    const peerStep = (p: Peer) => gflops(3 * flopPerImage, peer[p].fwd + peer[p].dx + peer[p].dw);
+    rows.push(...rowsFor(stepName, 'throughput', 'GFLOP/s', gflops(3 * flop, ours.step), PEERS.map((p) => [p, peerStep(p)])));
+    rows.push(...rowsFor(`${s.name} N${s.N} step time`, 'time', 's', ours.step, PEERS.map((p) => [p, (peer[p].fwd + peer[p].dx + peer[p].dw) * s.N])));
+  }
+  printTable(rows);
+  console.log(`written: ${writeResults('core', rows)}`);
+}

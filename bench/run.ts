@@ -1,0 +1,47 @@
+/**
+ * The benchmark dispatcher.
+ *   npm run bench              runs every suite: each bench/<suite>.ts that exports `run()`
+ *   npm run bench -- SUITE...  runs the named suites
+ * Each suite prints its table and writes bench/results/<suite>.json (see bench/common.ts).
+ * Benchmarks are never part of `npm test`.
+ */
+import { readdirSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Files in bench/ that are helpers or this dispatcher, never suites. */
+const NOT_SUITES = new Set(['run', 'common']);
+
+type Suite = { run?: () => Promise<void> };
+
+async function load(name: string): Promise<Suite> {
+  const file = join(here, `${name}.ts`);
+  if (!existsSync(file)) throw new Error(`bench: no suite '${name}' (expected ${file}); available: ${available().join(', ') || 'none'}`);
+  return (await import(pathToFileURL(file).href)) as Suite;
+}
+
+function available(): string[] {
+  return readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3)).filter((n) => !NOT_SUITES.has(n)).sort();
+}
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2).filter((a) => a !== '--');
+  const names = asked.length ? asked : available();
+  for (const name of names) {
+    const suite = await load(name);
+    if (typeof suite.run !== 'function') {
+      if (asked.length) throw new Error(`bench: bench/${name}.ts does not export run()`);
+      continue; // a helper file, not a suite
+    }
+    console.log(`\n== bench ${name} ==`);
+    const t0 = performance.now();
+    await suite.run();
+    console.log(`== ${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s ==`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
