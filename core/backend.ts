@@ -4,13 +4,15 @@
  * backend (gpu/backend.ts) substitute its own implementations with the same semantics.
  */
 import { gemm as cpuGemm } from './gemm.ts';
+import { gemmParallel } from './gemm-parallel.ts';
 
 export interface Kernels {
   /** Row-major C = alpha op(A) op(B) + beta C; see core/gemm.ts. */
   gemm: typeof cpuGemm;
 }
 
-export const cpuKernels: Kernels = { gemm: cpuGemm };
+/** Plain TypeScript, on every core for large products. */
+export const cpuKernels: Kernels = { gemm: gemmParallel };
 
 /** The kernels in use. Mutated in place so that modules holding a reference see the switch. */
 export const kernels: Kernels = { ...cpuKernels };

@@ -17,8 +17,14 @@ export type DType = 'float32' | 'float64';
 export type Storage = Float32Array | Float64Array;
 export type Axes = readonly string[];
 
+/** Tensors from this many values up live in shared memory, so GEMM worker threads can read them. */
+const SHARED_FROM = 4096;
+
+/** Zeroed storage; large buffers are SharedArrayBuffer-backed (see core/gemm-parallel.ts). */
 export function alloc(dtype: DType, n: number): Storage {
-  return dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
+  const bytes = dtype === 'float32' ? 4 : 8;
+  const buffer = n >= SHARED_FROM ? new SharedArrayBuffer(n * bytes) : new ArrayBuffer(n * bytes);
+  return dtype === 'float32' ? new Float32Array(buffer as ArrayBuffer) : new Float64Array(buffer as ArrayBuffer);
 }
 
 export function dtypeOf(data: Storage): DType {

@@ -22,10 +22,10 @@ export function convOutputSize(size: number, k: number, s: number, p: number): n
 }
 
 /** Scratch buffers reused across calls (first-touch memory is slow; see DESIGN.md). */
-const scratch = { f32: new Float32Array(0), f64: new Float64Array(0) };
+const scratch: { f32: Float32Array; f64: Float64Array } = { f32: new Float32Array(0), f64: new Float64Array(0) };
 function colsBuffer(like: Storage, n: number): Storage {
-  if (like instanceof Float32Array) return scratch.f32.length >= n ? scratch.f32 : (scratch.f32 = new Float32Array(n));
-  return scratch.f64.length >= n ? scratch.f64 : (scratch.f64 = new Float64Array(n));
+  if (like instanceof Float32Array) return scratch.f32.length >= n ? scratch.f32 : (scratch.f32 = alloc('float32', n) as Float32Array);
+  return scratch.f64.length >= n ? scratch.f64 : (scratch.f64 = alloc('float64', n) as Float64Array);
 }
 
 function im2col(x: Storage, xo: number, C: number, H: number, W: number, kh: number, kw: number,
