@@ -33,6 +33,7 @@ const program = new Command('npm run train --')
   .option('--config <file>', 'JSON file of settings (any key of the config; flags override it)')
   .addOption(new Option('--dataset <name>', 'data set layout').choices(['synthetic', 'market1501', 'dukemtmc', 'msmt17', 'personx', 'folder']))
   .option('--data-dir <dir>', 'data set root (for synthetic: where it is generated when missing)')
+  .option('--confound <x>', 'synthetic data only: camera-background confound strength in [0, 1] (default 0.7)', number('--confound'))
   .option('--out <dir>', 'output folder: checkpoints, metrics.jsonl, pictures (default runs/latest)')
   .option('--epochs <n>', 'number of epochs', integer('--epochs'))
   .option('--seed <n>', 'seed of every random choice (init, sampling, augmentation)', integer('--seed'))
@@ -84,9 +85,13 @@ function configFrom(opts: Record<string, any>): TrainConfig {
   if (dataset !== 'synthetic' && !opts.dataDir && config.dataDir === PROFILES.cpu.dataDir) {
     throw new TrainingError(`--dataset ${dataset} needs --data-dir pointing at its root folder`);
   }
+  const synthetic = opts.confound !== undefined ? { confound: opts.confound } : {};
+  // a non-default synthetic set gets its own folder, so the default one is not regenerated
+  const syntheticDir = opts.confound !== undefined && !opts.dataDir ? `${config.dataDir}-confound${opts.confound}` : undefined;
   return mergeConfig(config, {
     dataset,
-    dataDir: opts.dataDir,
+    synthetic,
+    dataDir: opts.dataDir ?? syntheticDir,
     out: opts.out,
     epochs: opts.epochs,
     seed: opts.seed,
@@ -115,9 +120,10 @@ async function main(): Promise<void> {
     const data = await loadReidData(config, reporter);
     const model = buildModel(config, rng, reporter);
     model.loadStateDict(ck.model, true);
-    const result = evaluateModel(model, new ImageBatcher(data, config, rng), data, config, reporter);
-    printSummary(reporter, result, `checkpoint ${opts.evalOnly} (epoch ${ck.state.epoch})`);
-    if (opts.pictures !== false) await writePictures(config, model, data, ck.state.history, reporter);
+    const batcher = new ImageBatcher(data, config, rng);
+    const evaluation = evaluateModel(model, batcher, data, config, reporter);
+    printSummary(reporter, evaluation.result, `checkpoint ${opts.evalOnly} (epoch ${ck.state.epoch})`);
+    if (opts.pictures !== false) await writePictures(config, model, data, ck.state.history, evaluation, batcher, reporter);
     return;
   }
   config = configFrom(opts);
@@ -133,8 +139,8 @@ async function main(): Promise<void> {
   });
   const result = await runTraining(config, { reporter, resume: opts.resume, stopRequested: () => interrupted });
   if (result.final && !result.stoppedEarly) {
-    printSummary(reporter, result.final, `${config.profile} profile, ${config.epochs} epochs`);
-    if (opts.pictures !== false) await writePictures(config, result.model, result.data, result.history, reporter);
+    printSummary(reporter, result.final.result, `${config.profile} profile, ${config.epochs} epochs`);
+    if (opts.pictures !== false) await writePictures(config, result.model, result.data, result.history, result.final, result.batcher, reporter);
   }
 }
 

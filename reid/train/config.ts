@@ -3,6 +3,8 @@
  * style). Profiles set groups of values; a JSON file and then command-line flags override them.
  */
 
+import type { SyntheticOptions } from '../data/synthetic.ts';
+
 export type ProfileName = 'cpu' | 'paper' | 'cluster-contrast';
 export type DatasetName = 'synthetic' | 'market1501' | 'dukemtmc' | 'msmt17' | 'personx' | 'folder';
 
@@ -19,6 +21,8 @@ export interface TrainConfig {
   dataset: DatasetName;
   /** Dataset root; for 'synthetic' it is generated there when missing. */
   dataDir: string;
+  /** Options of the generated set when dataset is 'synthetic' (reid/data/synthetic.ts documents each). */
+  synthetic: Partial<SyntheticOptions>;
   out: string;
   seed: number;
   backend: 'cpu' | 'gpu' | 'webasm' | 'gpujs-cpu';
@@ -61,6 +65,7 @@ export interface TrainConfig {
 const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epochs' | 'P' | 'K' | 'iters' | 'lr' | 'stepSize' | 'eps'> = {
   dataset: 'synthetic',
   dataDir: 'data/synthetic-market',
+  synthetic: {},
   out: 'runs/latest',
   seed: 1,
   backend: 'cpu',
@@ -141,8 +146,8 @@ export function mergeConfig(base: TrainConfig, over: Record<string, unknown>, so
     if (value === undefined) continue;
     if (!(key in out)) throw new Error(`${source}: unknown setting '${key}' (known: ${Object.keys(out).join(', ')})`);
     const current = (out as any)[key];
-    if (key === 'mla') {
-      out.mla = { ...out.mla, ...(value as Partial<MlaConfig>) };
+    if (key === 'mla' || key === 'synthetic') {
+      (out as any)[key] = { ...(out as any)[key], ...(value as object) };
       continue;
     }
     if (current !== null && typeof current !== typeof value) {

@@ -16,8 +16,9 @@ export type ReidData = ReidDataset;
 
 export async function loadReidData(c: TrainConfig, reporter: Reporter): Promise<ReidData> {
   if (c.dataset === 'synthetic') {
-    if (!existsSync(`${c.dataDir}/synthetic.json`)) reporter.line(`generating the synthetic data set in ${c.dataDir} (first run only)...`);
-    ensureSynthetic(c.dataDir);
+    const t0 = performance.now();
+    const s = ensureSynthetic(c.dataDir, c.synthetic);
+    if (performance.now() - t0 > 500) reporter.line(`generated the synthetic data set in ${c.dataDir} (${s.train + s.query + s.gallery} images, confound ${s.options.confound})`);
   } else if (!existsSync(c.dataDir)) {
     throw new Error(`--data-dir ${c.dataDir}: folder not found. Point --data-dir at the ${c.dataset} root (the folder holding bounding_box_train/, query/, bounding_box_test/).`);
   }

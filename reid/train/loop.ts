@@ -50,9 +50,10 @@ export interface RunOptions {
 
 export interface RunResult {
   history: EpochMetrics[];
-  final: MarketResult | null;
+  final: Evaluation | null;
   model: ReidModel;
   data: ReidData;
+  batcher: ImageBatcher;
   stoppedEarly: boolean;
 }
 
@@ -90,11 +91,19 @@ export async function clusterFeatures(f: Float32Array, N: number, D: number, c: 
   return pseudoLabels(raw);
 }
 
-export function evaluateModel(model: ReidModel, batcher: ImageBatcher, data: ReidData, c: TrainConfig, reporter: Reporter): MarketResult {
-  const bs = 64;
-  const qf = extractFeatures(model, batcher, data.query, bs, reporter, 'features: query');
-  const gf = extractFeatures(model, batcher, data.gallery, bs, reporter, 'features: gallery');
-  return evaluate(qf, gf, model.featureDim, labelsOf(data.query), labelsOf(data.gallery), { rerank: c.rerank });
+export interface Evaluation {
+  result: MarketResult;
+  /** Query and gallery features [Q, D], [G, D] (for the retrieval pictures). */
+  qf: Float32Array;
+  gf: Float32Array;
+}
+
+/** Step 5: mAP and CMC of the current model on query vs gallery. */
+export function evaluateModel(model: ReidModel, batcher: ImageBatcher, data: ReidData, c: TrainConfig, reporter: Reporter): Evaluation {
+  const qf = extractFeatures(model, batcher, data.query, 64, reporter, 'features: query');
+  const gf = extractFeatures(model, batcher, data.gallery, 64, reporter, 'features: gallery');
+  const result = evaluate(qf, gf, model.featureDim, labelsOf(data.query), labelsOf(data.gallery), { rerank: c.rerank });
+  return { result, qf, gf };
 }
 
 export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<RunResult> {
@@ -136,7 +145,7 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
   const batchSize = c.P * c.K;
   let stoppedEarly = false;
   let epochsThisRun = 0;
-  let final: MarketResult | null = null;
+  let final: Evaluation | null = null;
 
   for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
     if (opts.stopAfterEpochs !== undefined && epochsThisRun >= opts.stopAfterEpochs) {
@@ -206,7 +215,8 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     const isLast = epoch + 1 === c.epochs;
     if ((epoch + 1) % c.evalEvery === 0 || isLast) {
       final = evaluateModel(model, batcher, data, c, reporter);
-      Object.assign(metrics, { mAP: final.mAP, rank1: final.cmc[0], rank5: final.cmc[4], rank10: final.cmc[9] });
+      const r = final.result;
+      Object.assign(metrics, { mAP: r.mAP, rank1: r.cmc[0], rank5: r.cmc[4], rank10: r.cmc[9] });
     }
     metrics.seconds = (performance.now() - t0) / 1000;
     history.push(metrics);
@@ -219,7 +229,7 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     if (improved) copyFileSync(lastPath, bestPath);
     epochsThisRun++;
   }
-  return { history, final, model, data, stoppedEarly };
+  return { history, final, model, data, batcher, stoppedEarly };
 }
 
 export function formatEpoch(m: EpochMetrics, epochs: number): string {

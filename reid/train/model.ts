@@ -1,6 +1,7 @@
 /** The model a config asks for: ResNet-50 (or its CPU-sized variant) with MLA in layer4, float32. */
 import type { Rng } from '../../core/random.ts';
 import { RESNET50, RESNET_CPU, ReIDBackbone, backboneOptions } from '../../nn/backbone.ts';
+import { formatReport, loadPretrained } from '../../nn/weights.ts';
 import type { TrainConfig } from './config.ts';
 import type { Reporter } from './progress.ts';
 
@@ -16,6 +17,10 @@ export function buildModel(c: TrainConfig, rng: Rng, reporter: Reporter): ReidMo
   const model = new ReIDBackbone(opts, { dtype: 'float32', rng });
   const count = model.parameters().reduce((s, p) => s + p.size, 0);
   reporter.line(`model: ${c.arch} (depths ${opts.depths.join(',')}, width ${opts.baseWidth}), ${(count / 1e6).toFixed(2)} M parameters, feature dim ${model.featureDim}`);
-  if (c.pretrained) reporter.line(`pretrained weights: ${c.pretrained}`);
+  if (c.pretrained) {
+    const report = loadPretrained(model, c.pretrained);
+    if (report.loaded.length === 0) throw new Error(`--pretrained ${c.pretrained}: no key of the file matches the model (is it a torchvision ResNet-50 state dict?)`);
+    reporter.line(formatReport(report));
+  }
   return model;
 }
