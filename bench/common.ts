@@ -1,9 +1,9 @@
 /**
  * Shared benchmark helpers.
  *
- *   timeMedian(name, fn, opts)  -> seconds: benchmark.js samples one call per sample (the kernels
- *                                  benchmarked here take 10 ms to minutes), median of the samples;
- *                                  a kernel whose warm-up call exceeds `slowSeconds` reports that call
+ *   timeMedian(name, fn, opts)  -> median seconds per call: benchmark.js samples for kernels under
+ *                                  half a second, call-by-call timing for slower ones, and a single
+ *                                  call for a peer whose warm-up exceeds `slowSeconds`
  *   gflops(flop, seconds)        -> GFLOP/s
  *   machine()                    -> "CPU model, cores, Node version" (stamped on every row)
  *   writeResults(suite, rows)    -> bench/results/<suite>.json (atomic), and
@@ -34,8 +34,8 @@ export interface Row {
 export interface TimeOptions {
   /** Number of timed calls (benchmark.js samples); the median is reported. */
   samples?: number;
-  /** Untimed calls first (JIT warm-up, first-touch memory). */
-  warmup?: number;
+  /** A kernel whose warm-up call takes longer than this (seconds) is timed call by call, not by benchmark.js. */
+  directAbove?: number;
   /** A warm-up call slower than this (seconds) is itself the one sample reported (peers that take minutes). */
   slowSeconds?: number;
 }
@@ -50,34 +50,48 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Median seconds per call of `fn` over `samples` benchmark.js samples of one call each. */
+/**
+ * Median seconds per call of `fn`. One untimed warm-up call first; then
+ * - kernels under `directAbove` seconds: benchmark.js, `samples` samples of one call each;
+ * - slower ones: `samples` calls timed one by one (benchmark.js would spend two calls per sample);
+ * - a warm-up slower than `slowSeconds` (peers that take minutes) is itself the one sample.
+ */
 export function timeMedian(name: string, fn: () => void, opts: TimeOptions = {}): number {
-  const { samples = 3, warmup = 1, slowSeconds = 8 } = opts;
-  for (let i = 0; i < warmup; i++) {
-    const t0 = performance.now();
-    fn();
-    const dt = (performance.now() - t0) / 1000;
-    // benchmark.js spends two calls per sample; a kernel this slow is timed by its warm-up call alone
-    if (dt > slowSeconds) return dt;
-  }
+  const { samples = 3, slowSeconds = 8, directAbove = 0.5 } = opts;
+  const t0 = performance.now();
+  fn();
+  const warm = (performance.now() - t0) / 1000;
   let result: number[] = [];
-  const bench = new Benchmark(name, fn, {
-    // one call per sample: these kernels are far slower than the timer's resolution
-    initCount: 1,
-    minSamples: samples,
-    maxTime: 0,
-    minTime: 0,
-    async: false,
-    onComplete(this: Benchmark) {
-      result = this.stats.sample.slice(0, samples);
-    },
-  });
-  // benchmark.js calibrates the count per cycle from the timer; pin it to 1 call per sample
-  (bench as unknown as { count: number }).count = 1;
-  bench.run();
-  if ((bench as unknown as { error?: Error }).error) throw (bench as unknown as { error: Error }).error;
+  let how: string;
+  if (warm > slowSeconds) {
+    result = [warm];
+    how = 'one call';
+  } else if (warm > directAbove) {
+    for (let i = 0; i < samples; i++) {
+      const t = performance.now();
+      fn();
+      result.push((performance.now() - t) / 1000);
+    }
+    how = `median of ${samples} calls`;
+  } else {
+    const bench = new Benchmark(name, fn, {
+      initCount: 1,
+      minSamples: samples,
+      maxTime: 0,
+      minTime: 0,
+      async: false,
+      onComplete(this: Benchmark) {
+        result = this.stats.sample.slice(0, samples);
+      },
+    });
+    bench.run();
+    if ((bench as unknown as { error?: Error }).error) throw (bench as unknown as { error: Error }).error;
+    how = `benchmark.js, median of ${result.length} samples`;
+  }
   if (result.length === 0) throw new Error(`bench ${name}: no samples`);
-  return median(result);
+  const m = median(result);
+  process.stderr.write(`  ${name}: ${(m * 1000).toFixed(1)} ms (${how})\n`);
+  return m;
 }
 
 export function gflops(flop: number, seconds: number): number {
