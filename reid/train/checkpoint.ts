@@ -55,7 +55,7 @@ function asSt(t: Tensor | { data: Float32Array | Float64Array; shape: number[] }
 export function saveCheckpoint(path: string, model: Module, optimizer: Adam, rng: Rng, state: Omit<TrainingState, 'rng'>): void {
   const tensors: [string, StTensor][] = [];
   for (const [name, t] of model.stateDict()) tensors.push([`model.${name}`, asSt(t)]);
-  const names = model.namedParameters().map(([n]) => n);
+  const names = optimizerNames(optimizer, model);
   optimizer.params.forEach((p, i) => {
     tensors.push([`optim.exp_avg.${names[i]}`, { dtype: 'F64', shape: [...p.shape], data: Float64Array.from(optimizer.expAvg[i]) }]);
     tensors.push([`optim.exp_avg_sq.${names[i]}`, { dtype: 'F64', shape: [...p.shape], data: Float64Array.from(optimizer.expAvgSq[i]) }]);
@@ -73,6 +73,12 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Adam, rng
     best_map: String(state.bestMAP),
   };
   writeFileAtomic(path, encodeSafetensors(tensors, meta));
+}
+
+/** The state-dict names of the optimizer's parameters, in its order. */
+function optimizerNames(optimizer: Adam, model: Module): string[] {
+  const nameOf = new Map(model.namedParameters().map(([n, t]) => [t, n]));
+  return optimizer.params.map((p) => nameOf.get(p) ?? '?');
 }
 
 function dataSection(bytes: Uint8Array): Uint8Array {
@@ -131,7 +137,7 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
 
 /** Put a checkpoint's optimizer state into `optimizer` (parameters matched by name). */
 export function restoreOptimizer(optimizer: Adam, model: Module, saved: LoadedCheckpoint['optim'], path: string): void {
-  const names = model.namedParameters().map(([n]) => n);
+  const names = optimizerNames(optimizer, model);
   if (saved.step.length !== names.length) {
     throw new CheckpointError(path, `optimizer state has ${saved.step.length} parameters, the model has ${names.length} (different architecture or MLA flags?)`);
   }
