@@ -4,7 +4,7 @@
  *
  * The fast path packs op(B) into panels of 8 columns and op(A) into panels of 4 rows, then runs a
  * 4 x 8 block of register accumulators over K (the llm.c / BLIS shape, in plain TypeScript).
- * `gemmReference` in spec/reference.ts is the slow, obvious triple loop it is checked against.
+ * `gemmReference` in spec/reference/core.ts is the slow, obvious triple loop it is checked against.
  */
 
 export type Float = Float32Array | Float64Array;

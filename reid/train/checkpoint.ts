@@ -24,6 +24,8 @@ export interface EpochMetrics {
   rank1?: number;
   rank5?: number;
   rank10?: number;
+  /** Seconds spent in each phase of the epoch. */
+  phases?: { extract: number; cluster: number; train: number; eval: number };
 }
 
 export interface TrainingState {

@@ -51,6 +51,7 @@ const program = new Command('npm run train --')
   .option('--eps <x>', 'DBSCAN eps on the Jaccard distance', number('--eps'))
   .option('--iters <n>', 'iterations per epoch (0: one pass over the clustered images)', integer('--iters'))
   .option('--eval-every <n>', 'evaluate every n epochs (and at the end)', integer('--eval-every'))
+  .option('--supervised', 'diagnosis only: train on the true identities instead of DBSCAN pseudo-labels (an upper bound)')
   .option('--rerank', 'k-reciprocal re-ranking at evaluation')
   .option('--threads <n>', 'worker threads for k-NN (0: one per core)', integer('--threads'))
   .option('--resume [checkpoint]', 'continue from a checkpoint (default <out>/last.safetensors)')
@@ -103,6 +104,7 @@ function configFrom(opts: Record<string, any>): TrainConfig {
     evalEvery: opts.evalEvery,
     rerank: opts.rerank,
     threads: opts.threads,
+    labels: opts.supervised ? 'ground-truth' : undefined,
     mla,
   }, 'command line');
 }

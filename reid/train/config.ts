@@ -51,6 +51,11 @@ export interface TrainConfig {
   minSamples: number;
   k1: number;
   k2: number;
+  /**
+   * 'pseudo': DBSCAN pseudo-labels (the paper). 'ground-truth': the data set's identities instead,
+   * a supervised upper bound for diagnosis, not the unsupervised method.
+   */
+  labels: 'pseudo' | 'ground-truth';
   memoryInit: 'random' | 'centroid';
   memoryUpdate: 'hard' | 'momentum';
   momentum: number;
@@ -78,6 +83,7 @@ const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epoch
   minSamples: 4, // DESIGN.md: DBSCAN min_samples 4
   k1: 30, // Cluster Contrast: k-reciprocal k1 = 30
   k2: 6, // Cluster Contrast: k2 = 6
+  labels: 'pseudo', // the paper: unsupervised
   memoryInit: 'random', // paper 3: one random member per cluster
   memoryUpdate: 'hard', // paper 3: batch-hard update
   momentum: 0.1, // DESIGN.md: momentum 0.1 weighting the old row
@@ -170,5 +176,6 @@ export function validateConfig(c: TrainConfig, source: string): void {
   if (!(c.momentum >= 0 && c.momentum < 1)) throw new Error(`${source}: 'momentum' must be in [0, 1), got ${c.momentum}`);
   if (!['cpu', 'gpu', 'webasm', 'gpujs-cpu'].includes(c.backend)) throw new Error(`${source}: 'backend' must be cpu, gpu, webasm or gpujs-cpu, got '${c.backend}'`);
   if (!['all', 'last'].includes(c.mla.blocks)) throw new Error(`${source}: '--mla-blocks' must be 'all' or 'last', got '${c.mla.blocks}'`);
+  if (!['pseudo', 'ground-truth'].includes(c.labels)) throw new Error(`${source}: 'labels' must be 'pseudo' or 'ground-truth', got '${c.labels}'`);
   if (c.K < 2) throw new Error(`${source}: 'K' (images per pseudo-identity) must be at least 2, got ${c.K}`);
 }

@@ -156,9 +156,15 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     const lr = scheduler.setEpoch(epoch);
     // 1. extract
     const feats = extractFeatures(model, batcher, data.train, 64, reporter, `epoch ${epoch + 1}: features`);
+    const tExtract = performance.now();
     // 2. cluster
-    const pl = await clusterFeatures(feats, N, model.featureDim, c, reporter);
+    const pl = c.labels === 'ground-truth'
+      ? pseudoLabels(data.train.map((it) => it.pid))
+      : await clusterFeatures(feats, N, model.featureDim, c, reporter);
+    const tCluster = performance.now();
     const metrics: EpochMetrics = { epoch: epoch + 1, clusters: pl.K, outliers: pl.outliers, loss: NaN, lr, seconds: 0 };
+    const phase = (from: number) => Math.round((performance.now() - from) / 100) / 10;
+    metrics.phases = { extract: phase(t0) - phase(tExtract), cluster: phase(tExtract) - phase(tCluster), train: 0, eval: 0 };
     if (pl.K === 0) {
       reporter.line(`epoch ${epoch + 1}: DBSCAN found no cluster (eps ${c.eps}, min_samples ${c.minSamples}); epoch skipped. ` +
         'If this persists, raise --eps or lower --min-samples.');
@@ -206,6 +212,7 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
       }
       bar.stop();
       metrics.loss = done > 0 ? lossSum / done : NaN;
+      metrics.phases.train = phase(tCluster);
       if (stoppedEarly) {
         reporter.line(`stopped during epoch ${epoch + 1}; the last finished epoch (${epoch}) is in ${lastPath}. Continue with --resume.`);
         break;
@@ -214,7 +221,9 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     // 5. evaluate
     const isLast = epoch + 1 === c.epochs;
     if ((epoch + 1) % c.evalEvery === 0 || isLast) {
+      const tEval = performance.now();
       final = evaluateModel(model, batcher, data, c, reporter);
+      metrics.phases.eval = phase(tEval);
       const r = final.result;
       Object.assign(metrics, { mAP: r.mAP, rank1: r.cmc[0], rank5: r.cmc[4], rank10: r.cmc[9] });
     }
@@ -241,6 +250,7 @@ export function formatEpoch(m: EpochMetrics, epochs: number): string {
     `lr ${m.lr.toExponential(2)}`,
   ];
   if (m.mAP !== undefined) parts.push(`mAP ${(100 * m.mAP).toFixed(1)}%`, `rank-1 ${(100 * m.rank1!).toFixed(1)}%`);
-  parts.push(`${m.seconds.toFixed(0)} s`);
+  const p = m.phases;
+  parts.push(`${m.seconds.toFixed(0)} s` + (p ? ` (extract ${p.extract.toFixed(0)}, cluster ${p.cluster.toFixed(0)}, train ${p.train.toFixed(0)}, eval ${p.eval.toFixed(0)})` : ''));
   return parts.join(' | ');
 }
