@@ -15,7 +15,7 @@
  * RESNET_BENCH_ONLY=cpu|resnet50 to run one model size. `npm run bench -- resnet` or `npx tsx bench/resnet.ts`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -123,7 +123,11 @@ export async function run(): Promise<void> {
   }
   const dir = join(here, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'resnet.json'), JSON.stringify(rows, null, 2) + '\n');
+  // a partial run (RESNET_BENCH_ONLY) keeps the other model size's rows from the last run
+  const file = join(dir, 'resnet.json');
+  const ran = new Set(rows.map((r) => r.case));
+  const kept: Row[] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Row[]).filter((r) => !ran.has(r.case)) : [];
+  writeFileSync(file, JSON.stringify([...rows, ...kept], null, 2) + '\n');
   console.log(`wrote ${join(dir, 'resnet.json')}`);
 }
 
