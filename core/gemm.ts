@@ -104,6 +104,18 @@ function microKernel(
     c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3; c24 += a2 * b4; c25 += a2 * b5; c26 += a2 * b6; c27 += a2 * b7;
     c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3; c34 += a3 * b4; c35 += a3 * b5; c36 += a3 * b6; c37 += a3 * b7;
   }
+  if (im === MR && jn === NR) {
+    const r0 = c;
+    C[r0 + 0] += alpha * c00; C[r0 + 1] += alpha * c01; C[r0 + 2] += alpha * c02; C[r0 + 3] += alpha * c03; C[r0 + 4] += alpha * c04; C[r0 + 5] += alpha * c05; C[r0 + 6] += alpha * c06; C[r0 + 7] += alpha * c07;
+    const r1 = c + 1 * ldc;
+    C[r1 + 0] += alpha * c10; C[r1 + 1] += alpha * c11; C[r1 + 2] += alpha * c12; C[r1 + 3] += alpha * c13; C[r1 + 4] += alpha * c14; C[r1 + 5] += alpha * c15; C[r1 + 6] += alpha * c16; C[r1 + 7] += alpha * c17;
+    const r2 = c + 2 * ldc;
+    C[r2 + 0] += alpha * c20; C[r2 + 1] += alpha * c21; C[r2 + 2] += alpha * c22; C[r2 + 3] += alpha * c23; C[r2 + 4] += alpha * c24; C[r2 + 5] += alpha * c25; C[r2 + 6] += alpha * c26; C[r2 + 7] += alpha * c27;
+    const r3 = c + 3 * ldc;
+    C[r3 + 0] += alpha * c30; C[r3 + 1] += alpha * c31; C[r3 + 2] += alpha * c32; C[r3 + 3] += alpha * c33; C[r3 + 4] += alpha * c34; C[r3 + 5] += alpha * c35; C[r3 + 6] += alpha * c36; C[r3 + 7] += alpha * c37;
+    return;
+  }
+  // edge tile: only the first im rows and jn columns exist
   const acc = [
     c00, c01, c02, c03, c04, c05, c06, c07,
     c10, c11, c12, c13, c14, c15, c16, c17,

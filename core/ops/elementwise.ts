@@ -89,7 +89,19 @@ function binary(def: Binary) {
   };
 }
 
-export const add = binary({ name: 'add', f: (a, b) => a + b, da: () => 1, db: () => 1 });
+const addBroadcast = binary({ name: 'add', f: (a, b) => a + b, da: () => 1, db: () => 1 });
+
+/** a + b; written out for equal shapes (every residual connection), broadcasting otherwise. */
+export function add<A extends Axes>(a: Tensor<A>, b: Tensor<any>): Tensor<A> {
+  if (!sameShape(a.shape, b.shape)) return addBroadcast(a, b);
+  const A = a.data, B = b.data;
+  const y = alloc(a.dtype, a.size);
+  for (let i = 0; i < y.length; i++) y[i] = A[i] + B[i];
+  return record(new Tensor<A>(y, a.shape), [a, b], (g) => {
+    if (a.requiresGrad) addInto(a.gradBuffer(), g);
+    if (b.requiresGrad) addInto(b.gradBuffer(), g);
+  });
+}
 export const sub = binary({ name: 'sub', f: (a, b) => a - b, da: () => 1, db: () => -1 });
 export const mul = binary({ name: 'mul', f: (a, b) => a * b, da: (_a, b) => b, db: (a) => a });
 export const div = binary({ name: 'div', f: (a, b) => a / b, da: (_a, b) => 1 / b, db: (a, b) => -a / (b * b) });
@@ -108,8 +120,16 @@ function unary(name: string, f: (x: number) => number, dfdx: (x: number, y: numb
   };
 }
 
-/** relu(x) = max(x, 0); d/dx = [x > 0]. */
-export const relu = unary('relu', (x) => (x > 0 ? x : 0), (x) => (x > 0 ? 1 : 0));
+/** relu(x) = max(x, 0); d/dx = [x > 0]. Written out: it follows every BatchNorm. */
+export function relu<A extends Axes>(x: Tensor<A>): Tensor<A> {
+  const X = x.data;
+  const y = alloc(x.dtype, x.size);
+  for (let i = 0; i < y.length; i++) y[i] = X[i] > 0 ? X[i] : 0;
+  return record(new Tensor<A>(y, x.shape), [x], (g) => {
+    const gx = x.gradBuffer();
+    for (let i = 0; i < g.length; i++) if (X[i] > 0) gx[i] += g[i];
+  });
+}
 
 /** sigmoid(x) = 1 / (1 + e^-x); d/dx = y (1 - y). */
 export const sigmoid = unary('sigmoid', (x) => 1 / (1 + Math.exp(-x)), (_x, y) => y * (1 - y));

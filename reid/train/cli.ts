@@ -47,6 +47,7 @@ const program = new Command('npm run train --')
   .option('--baseline', 'no attention at all (same as --no-pla --no-hla --no-dla)')
   .addOption(new Option('--mla-blocks <which>', 'which layer4 bottlenecks carry MLA').choices(['all', 'last']))
   .option('--pretrained <file>', 'torchvision ResNet-50 weights (.safetensors or .pth) to start from')
+  .addOption(new Option('--arch <name>', 'backbone: resnet50, or the CPU-sized small (width 16) / tiny (width 8) variants').choices(['resnet50', 'small', 'tiny']))
   .option('--lr <x>', 'learning rate (Adam)', number('--lr'))
   .option('--eps <x>', 'DBSCAN eps on the Jaccard distance', number('--eps'))
   .option('--iters <n>', 'iterations per epoch (0: one pass over the clustered images)', integer('--iters'))
@@ -99,6 +100,7 @@ function configFrom(opts: Record<string, any>): TrainConfig {
     backend: opts.backend,
     pretrained: opts.pretrained,
     lr: opts.lr,
+    arch: opts.arch,
     eps: opts.eps,
     iters: opts.iters,
     evalEvery: opts.evalEvery,

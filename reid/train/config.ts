@@ -27,8 +27,8 @@ export interface TrainConfig {
   seed: number;
   backend: 'cpu' | 'gpu' | 'webasm' | 'gpujs-cpu';
   // --- model ---
-  /** 'resnet50' (torchvision layout) or 'small' (the CPU-sized variant of the same layout). */
-  arch: 'resnet50' | 'small';
+  /** 'resnet50' (torchvision layout), or the CPU-sized variants of the same layout: 'small' (width 16), 'tiny' (width 8). */
+  arch: 'resnet50' | 'small' | 'tiny';
   height: number;
   width: number;
   pooling: 'avg' | 'gem';

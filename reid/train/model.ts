@@ -1,6 +1,6 @@
 /** The model a config asks for: ResNet-50 (or its CPU-sized variant) with MLA in layer4, float32. */
 import type { Rng } from '../../core/random.ts';
-import { RESNET50, RESNET_CPU, ReIDBackbone, backboneOptions } from '../../nn/backbone.ts';
+import { RESNET50, RESNET_CPU, RESNET_CPU_TINY, ReIDBackbone, backboneOptions } from '../../nn/backbone.ts';
 import { formatReport, loadPretrained } from '../../nn/weights.ts';
 import type { TrainConfig } from './config.ts';
 import type { Reporter } from './progress.ts';
@@ -8,7 +8,8 @@ import type { Reporter } from './progress.ts';
 export type ReidModel = ReIDBackbone;
 
 export function buildModel(c: TrainConfig, rng: Rng, reporter: Reporter): ReidModel {
-  const base = c.arch === 'resnet50' ? RESNET50 : RESNET_CPU;
+  const base = { resnet50: RESNET50, small: RESNET_CPU, tiny: RESNET_CPU_TINY }[c.arch];
+  if (!base) throw new Error(`arch '${c.arch}' is not resnet50, small or tiny`);
   const opts = backboneOptions(base, {
     inputSize: [c.height, c.width],
     pooling: c.pooling,
