@@ -68,7 +68,7 @@ describe('npm run train, end to end (tiny synthetic set)', () => {
     expect(first.stoppedEarly).toBe(true);
     expect(first.history).toHaveLength(1);
     const resumed = await runTraining(cfg, { reporter: silentReporter(), resume: true });
-    const strip = (r: RunResult) => r.history.map(({ seconds, ...rest }) => rest);
+    const strip = (r: RunResult) => r.history.map(({ seconds, phases, ...rest }) => rest);
     expect(strip(resumed)).toEqual(strip(full));
     const a = full.model.stateDict();
     for (const [k, t] of resumed.model.stateDict()) expect(Array.from(t.data), k).toEqual(Array.from(a.get(k)!.data));
