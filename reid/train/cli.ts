@@ -149,8 +149,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  const known = e instanceof TrainingError || /^(checkpoint|--|dataset|data set|safetensors|loadStateDict)/i.test(e?.message ?? '') || e?.name === 'CheckpointError';
   console.error(`\nerror: ${e?.message ?? e}`);
-  if (!known && e?.stack) console.error(e.stack);
+  if (process.env.MLA_DEBUG === '1') console.error(e?.stack);
+  else console.error('(set MLA_DEBUG=1 for the stack trace)');
   process.exit(1);
 });
