@@ -106,20 +106,3 @@ export function camFromActivation(A: ArrayLike<number>, G: ArrayLike<number>, C:
   for (let p = 0; p < P; p++) cam[p] = hi > lo ? (cam[p] - lo) / (hi - lo) : 0;
   return cam;
 }
-
-/** Bilinear resize of an h × w map to H × W (align_corners false), for overlays on the image. */
-export function resizeBilinear(map: Float32Array, h: number, w: number, H: number, W: number): Float32Array {
-  const out = new Float32Array(H * W);
-  for (let y = 0; y < H; y++) {
-    const sy = Math.min(Math.max((y + 0.5) * (h / H) - 0.5, 0), h - 1);
-    const y0 = Math.floor(sy), y1 = Math.min(y0 + 1, h - 1), fy = sy - y0;
-    for (let x = 0; x < W; x++) {
-      const sx = Math.min(Math.max((x + 0.5) * (w / W) - 0.5, 0), w - 1);
-      const x0 = Math.floor(sx), x1 = Math.min(x0 + 1, w - 1), fx = sx - x0;
-      const top = map[y0 * w + x0] * (1 - fx) + map[y0 * w + x1] * fx;
-      const bot = map[y1 * w + x0] * (1 - fx) + map[y1 * w + x1] * fx;
-      out[y * W + x] = top * (1 - fy) + bot * fy;
-    }
-  }
-  return out;
-}
