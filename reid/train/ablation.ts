@@ -1,0 +1,59 @@
+/**
+ * `npm run ablation -- [--seeds 1,2] [--out runs/ablation] [--table-only] [-- train flags...]`:
+ * the paper's ablation (Tables 6 and 7: baseline, PLA, DLA, PLA+HLA, ALL) on the default profile,
+ * each row trained once per seed in this process, then one Markdown table of the final mAP and
+ * CMC (mean over seeds, and each seed). `--table-only` rebuilds the table from the runs' metrics.jsonl.
+ * Any further flags (e.g. `--confound 0.9`) go to every run, as `npm run train` would take them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import type { EpochMetrics } from './checkpoint.ts';
+
+export const ROWS: [string, string[]][] = [
+  ['baseline', ['--baseline']],
+  ['PLA', ['--no-hla', '--no-dla']],
+  ['DLA', ['--no-pla', '--no-hla']],
+  ['PLA+HLA', ['--no-dla']],
+  ['ALL', []],
+];
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+const seeds = arg('--seeds', '1,2').split(',').map(Number);
+const out = arg('--out', 'runs/ablation');
+const dash = process.argv.indexOf('--');
+const extra = dash >= 0 ? process.argv.slice(dash + 1) : [];
+const dirOf = (row: string, seed: number) => join(out, `${row.toLowerCase()}-s${seed}`);
+
+if (!process.argv.includes('--table-only')) {
+  for (const seed of seeds) {
+    for (const [row, flags] of ROWS) {
+      console.log(`== ${row}, seed ${seed}`);
+      const r = spawnSync('npx', ['tsx', 'reid/train/cli.ts', '--seed', String(seed), ...flags, '--no-pictures', '--out', dirOf(row, seed), ...extra],
+        { stdio: 'inherit' });
+      if (r.status !== 0) process.exit(r.status ?? 1);
+    }
+  }
+}
+
+const pct = (v: number) => (100 * v).toFixed(1);
+console.log('\n| method | mAP | rank-1 | rank-5 | rank-10 | mAP per seed |');
+console.log('|---|---|---|---|---|---|');
+for (const [row] of ROWS) {
+  const finals = seeds.map((s) => {
+    const file = join(dirOf(row, s), 'metrics.jsonl');
+    if (!existsSync(file)) return null;
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochMetrics);
+    return lines.filter((m) => m.mAP !== undefined).at(-1) ?? null;
+  }).filter((m): m is EpochMetrics => m !== null);
+  if (finals.length === 0) {
+    console.log(`| ${row} | (no run) | | | | |`);
+    continue;
+  }
+  const mean = (k: 'mAP' | 'rank1' | 'rank5' | 'rank10') => finals.reduce((a, m) => a + m[k]!, 0) / finals.length;
+  console.log(`| ${row} | ${pct(mean('mAP'))} | ${pct(mean('rank1'))} | ${pct(mean('rank5'))} | ${pct(mean('rank10'))} | ${finals.map((m) => pct(m.mAP!)).join(' / ')} |`);
+}
