@@ -141,8 +141,6 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
   }
 
   const N = data.train.length;
-  const cams = Int32Array.from(data.train, (it) => it.camid);
-  const batchSize = c.P * c.K;
   let stoppedEarly = false;
   let epochsThisRun = 0;
   let final: Evaluation | null = null;
@@ -163,8 +161,8 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
       : await clusterFeatures(feats, N, model.featureDim, c, reporter);
     const tCluster = performance.now();
     const metrics: EpochMetrics = { epoch: epoch + 1, clusters: pl.K, outliers: pl.outliers, loss: NaN, lr, seconds: 0 };
-    const phase = (from: number) => Math.round((performance.now() - from) / 100) / 10;
-    metrics.phases = { extract: phase(t0) - phase(tExtract), cluster: phase(tExtract) - phase(tCluster), train: 0, eval: 0 };
+    const phases = { extract: seconds(t0, tExtract), cluster: seconds(tExtract, tCluster), train: 0, eval: 0 };
+    metrics.phases = phases;
     if (pl.K === 0) {
       reporter.line(`epoch ${epoch + 1}: DBSCAN found no cluster (eps ${c.eps}, min_samples ${c.minSamples}); epoch skipped. ` +
         'If this persists, raise --eps or lower --min-samples.');
@@ -173,47 +171,12 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
       const memory = ClusterMemory.init(feats, N, model.featureDim, pl.labels, pl.K,
         { init: c.memoryInit, mode: c.memoryUpdate, momentum: c.momentum, rng });
       // 4. train
-      const sampler = new PKSampler(pl.labels, cams, c.K);
-      const order = sampler.epoch(rng).flat();
-      const iters = c.iters > 0 ? c.iters : Math.max(1, Math.floor(pl.kept.length / batchSize));
-      model.train();
-      const bar = reporter.phase(`epoch ${epoch + 1}: train`, iters, 'it');
-      let lossSum = 0;
-      let cursor = 0;
-      let done = 0;
-      for (let it = 0; it < iters; it++) {
-        if (opts.stopRequested?.()) {
-          stoppedEarly = true;
-          break;
-        }
-        if (cursor + batchSize > order.length) {
-          order.splice(0, order.length, ...sampler.epoch(rng).flat());
-          cursor = 0;
-        }
-        const idx = order.slice(cursor, cursor + batchSize);
-        cursor += batchSize;
-        const targets = Int32Array.from(idx, (i) => pl.labels[i]);
-        const x = batcher.batch(idx.map((i) => data.train[i]), 'train');
-        const f = model.forward(x);
-        // eq. (1): ClusterNCE against the memory dictionary, its gradient with respect to f
-        const { loss, gradF } = clusterNce(f.data, idx.length, model.featureDim, memory.rows, memory.K, targets, c.tau);
-        if (!Number.isFinite(loss)) {
-          throw new TrainingError(`epoch ${epoch + 1}, iteration ${it + 1}: the loss is ${loss}. Training stopped; ` +
-            `the last good checkpoint (${existsSync(lastPath) ? lastPath : 'none yet'}) is kept. Try a lower --lr.`);
-        }
-        backward(f, gradF instanceof Float32Array ? gradF : Float32Array.from(gradF));
-        optimizer.update();
-        optimizer.zeroGrad();
-        // the memory update: its own step, after the parameter update
-        memory.update(f.data, targets);
-        lossSum += loss;
-        done++;
-        bar.update(it + 1, `loss ${(lossSum / done).toFixed(3)}`);
-      }
-      bar.stop();
-      metrics.loss = done > 0 ? lossSum / done : NaN;
-      metrics.phases.train = phase(tCluster);
-      if (stoppedEarly) {
+      const trained = trainOnClusters({ model, optimizer, batcher, data, labels: pl.labels, kept: pl.kept.length, memory, c, rng, reporter, epoch,
+        stopRequested: opts.stopRequested, lastPath });
+      metrics.loss = trained.loss;
+      phases.train = seconds(tCluster);
+      if (trained.stopped) {
+        stoppedEarly = true;
         reporter.line(`stopped during epoch ${epoch + 1}; the last finished epoch (${epoch}) is in ${lastPath}. Continue with --resume.`);
         break;
       }
@@ -223,7 +186,7 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     if ((epoch + 1) % c.evalEvery === 0 || isLast) {
       const tEval = performance.now();
       final = evaluateModel(model, batcher, data, c, reporter);
-      metrics.phases.eval = phase(tEval);
+      phases.eval = seconds(tEval);
       const r = final.result;
       Object.assign(metrics, { mAP: r.mAP, rank1: r.cmc[0], rank5: r.cmc[4], rank10: r.cmc[9] });
     }
@@ -239,6 +202,73 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     epochsThisRun++;
   }
   return { history, final, model, data, batcher, stoppedEarly };
+}
+
+interface EpochTraining {
+  model: ReidModel;
+  optimizer: Adam;
+  batcher: ImageBatcher;
+  data: ReidData;
+  /** Pseudo-label of every training image (−1: outlier) and how many are clustered. */
+  labels: Int32Array;
+  kept: number;
+  memory: ClusterMemory;
+  c: TrainConfig;
+  rng: Rng;
+  reporter: Reporter;
+  epoch: number;
+  stopRequested?: () => boolean;
+  lastPath: string;
+}
+
+/** Step 4: the epoch's iterations on P x K batches of clustered images; mean loss, or stopped. */
+function trainOnClusters(t: EpochTraining): { loss: number; stopped: boolean } {
+  const { model, optimizer, memory, c, rng } = t;
+  const batchSize = c.P * c.K;
+  const sampler = new PKSampler(t.labels, Int32Array.from(t.data.train, (it) => it.camid), c.K);
+  const order = sampler.epoch(rng).flat();
+  const iters = c.iters > 0 ? c.iters : Math.max(1, Math.floor(t.kept / batchSize));
+  model.train();
+  const bar = t.reporter.phase(`epoch ${t.epoch + 1}: train`, iters, 'it');
+  let lossSum = 0;
+  let done = 0;
+  let cursor = 0;
+  let stopped = false;
+  for (let it = 0; it < iters; it++) {
+    if (t.stopRequested?.()) {
+      stopped = true;
+      break;
+    }
+    if (cursor + batchSize > order.length) {
+      order.splice(0, order.length, ...sampler.epoch(rng).flat());
+      cursor = 0;
+    }
+    const idx = order.slice(cursor, cursor + batchSize);
+    cursor += batchSize;
+    const targets = Int32Array.from(idx, (i) => t.labels[i]);
+    const f = model.forward(t.batcher.batch(idx.map((i) => t.data.train[i]), 'train'));
+    // eq. (1): ClusterNCE against the memory dictionary, and its gradient with respect to f
+    const { loss, gradF } = clusterNce(f.data, idx.length, model.featureDim, memory.rows, memory.K, targets, c.tau);
+    if (!Number.isFinite(loss)) {
+      throw new TrainingError(`epoch ${t.epoch + 1}, iteration ${it + 1}: the loss is ${loss}. Training stopped; ` +
+        `the last good checkpoint (${existsSync(t.lastPath) ? t.lastPath : 'none yet'}) is kept. Try a lower --lr.`);
+    }
+    backward(f, gradF);
+    optimizer.update();
+    optimizer.zeroGrad();
+    // the memory update: its own step, after the parameter update
+    memory.update(f.data, targets);
+    lossSum += loss;
+    done++;
+    bar.update(it + 1, `loss ${(lossSum / done).toFixed(3)}`);
+  }
+  bar.stop();
+  return { loss: done > 0 ? lossSum / done : NaN, stopped };
+}
+
+/** Seconds from `from` to `to`, to one decimal. */
+function seconds(from: number, to = performance.now()): number {
+  return Math.round((to - from) / 100) / 10;
 }
 
 export function formatEpoch(m: EpochMetrics, epochs: number): string {
