@@ -214,7 +214,7 @@ export interface PretrainedReport {
  */
 export function loadPretrained(model: Module, path: string, strict = false): PretrainedReport {
   const own = model.stateDict();
-  const values = readStateDict(path, { dtype: [...own.values()][0]?.dtype ?? 'float32' });
+  const values = fromCheckpoint(readStateDict(path, { dtype: [...own.values()][0]?.dtype ?? 'float32' }));
   for (const [k, v] of values) {
     const t = own.get(k);
     if (t && (t.shape.length !== v.shape.length || t.shape.some((d, i) => d !== v.shape[i]))) {
@@ -227,6 +227,16 @@ export function loadPretrained(model: Module, path: string, strict = false): Pre
     throw new Error(`weights: '${path}' does not match the model: missing ${report.missing.join(', ')}; unexpected ${report.unexpected.join(', ')}`);
   }
   return { file: path, loaded, missing: report.missing, unexpected: report.unexpected };
+}
+
+/**
+ * A checkpoint of this project (reid/train/checkpoint.ts) keeps the model under `model.` beside the
+ * optimizer's `optim.` moments: take the model's tensors, without the prefix. Any other file as is.
+ */
+function fromCheckpoint(values: Map<string, LoadedTensor>): Map<string, LoadedTensor> {
+  const keys = [...values.keys()];
+  if (!keys.some((k) => k.startsWith('optim.')) || !keys.some((k) => k.startsWith('model.'))) return values;
+  return new Map([...values].filter(([k]) => k.startsWith('model.')).map(([k, v]) => [k.slice('model.'.length), v]));
 }
 
 /** A readable summary of a report, grouping keys by their module prefix. */

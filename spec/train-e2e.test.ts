@@ -62,6 +62,14 @@ describe('npm run train, end to end (tiny synthetic set)', () => {
     expect(mAP).toBeGreaterThan(randomRankingMAP(full));
   });
 
+  it('evaluates once before training and logs it as epoch 0 of metrics.jsonl', () => {
+    const lines = readFileSync(join(root, 'full', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.epoch)).toEqual([0, 1, 2, 3]);
+    expect(lines[0]).toEqual(full.start);
+    expect(full.start!.mAP).toBeGreaterThan(0);
+    expect(full.start!.mAP).not.toBe(full.final!.result.mAP);
+  });
+
   it('a run stopped after epoch 1 and resumed equals the uninterrupted run exactly', async () => {
     const cfg = tinyConfig('resumed');
     const first = await runTraining(cfg, { reporter: silentReporter(), stopAfterEpochs: 1 });

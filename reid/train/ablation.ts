@@ -40,20 +40,23 @@ if (!process.argv.includes('--table-only')) {
   }
 }
 
+type Scores = Pick<EpochMetrics, 'epoch' | 'mAP' | 'rank1' | 'rank5' | 'rank10'>;
 const pct = (v: number) => (100 * v).toFixed(1);
-console.log('\n| method | mAP | rank-1 | rank-5 | rank-10 | mAP per seed |');
-console.log('|---|---|---|---|---|---|');
+console.log('\n| method | mAP | rank-1 | rank-5 | rank-10 | mAP per seed | mAP before training |');
+console.log('|---|---|---|---|---|---|---|');
 for (const [row] of ROWS) {
-  const finals = seeds.map((s) => {
+  const runs = seeds.map((s) => {
     const file = join(dirOf(row, s), 'metrics.jsonl');
     if (!existsSync(file)) return null;
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EpochMetrics);
-    return lines.filter((m) => m.mAP !== undefined).at(-1) ?? null;
-  }).filter((m): m is EpochMetrics => m !== null);
-  if (finals.length === 0) {
-    console.log(`| ${row} | (no run) | | | | |`);
+    const evaluated = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Scores).filter((m) => m.mAP !== undefined);
+    const final = evaluated.at(-1);
+    return final && final.epoch > 0 ? { final, start: evaluated.find((m) => m.epoch === 0) } : null;
+  }).filter((r) => r !== null);
+  if (runs.length === 0) {
+    console.log(`| ${row} | (no run) | | | | | |`);
     continue;
   }
-  const mean = (k: 'mAP' | 'rank1' | 'rank5' | 'rank10') => finals.reduce((a, m) => a + m[k]!, 0) / finals.length;
-  console.log(`| ${row} | ${pct(mean('mAP'))} | ${pct(mean('rank1'))} | ${pct(mean('rank5'))} | ${pct(mean('rank10'))} | ${finals.map((m) => pct(m.mAP!)).join(' / ')} |`);
+  const mean = (k: 'mAP' | 'rank1' | 'rank5' | 'rank10') => runs.reduce((a, r) => a + r.final[k]!, 0) / runs.length;
+  const starts = runs.map((r) => (r.start ? pct(r.start.mAP!) : '-')).join(' / ');
+  console.log(`| ${row} | ${pct(mean('mAP'))} | ${pct(mean('rank1'))} | ${pct(mean('rank5'))} | ${pct(mean('rank10'))} | ${runs.map((r) => pct(r.final.mAP!)).join(' / ')} | ${starts} |`);
 }

@@ -28,12 +28,24 @@ export interface EpochMetrics {
   phases?: { extract: number; cluster: number; train: number; eval: number };
 }
 
+/** The evaluation of the network before its first epoch (pretrained or freshly initialised). */
+export interface StartMetrics {
+  epoch: 0;
+  mAP: number;
+  rank1: number;
+  rank5: number;
+  rank10: number;
+  seconds: number;
+}
+
 export interface TrainingState {
   /** Epochs completed. */
   epoch: number;
   config: TrainConfig;
   rng: number[];
   history: EpochMetrics[];
+  /** Null when the config skips it (`evalAtStart: false`). */
+  start: StartMetrics | null;
   bestMAP: number;
 }
 
@@ -72,6 +84,7 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Adam, rng
     optim_step: JSON.stringify(optimizer.step),
     optim_lr: String(optimizer.lr),
     history: JSON.stringify(state.history),
+    start: JSON.stringify(state.start),
     best_map: String(state.bestMAP),
   };
   writeFileAtomic(path, encodeSafetensors(tensors, meta));
@@ -130,6 +143,7 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
       config: JSON.parse(m.config),
       rng: JSON.parse(m.rng),
       history: JSON.parse(m.history),
+      start: m.start ? JSON.parse(m.start) : null,
       bestMAP: Number(m.best_map),
     },
     model,

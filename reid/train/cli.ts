@@ -46,7 +46,7 @@ const program = new Command('npm run train --')
   .option('--no-dla', 'disable domain-level attention')
   .option('--baseline', 'no attention at all (same as --no-pla --no-hla --no-dla)')
   .addOption(new Option('--mla-blocks <which>', 'which layer4 bottlenecks carry MLA').choices(['all', 'last']))
-  .option('--pretrained <file>', 'torchvision ResNet-50 weights (.safetensors or .pth) to start from')
+  .option('--pretrained <file>', 'weights to start from: torchvision ResNet-50 (.safetensors or .pth) or a checkpoint of this project (its model part)')
   .addOption(new Option('--arch <name>', 'backbone: resnet50, or the CPU-sized small (width 16) / tiny (width 8) variants').choices(['resnet50', 'small', 'tiny']))
   .option('--lr <x>', 'learning rate (Adam)', number('--lr'))
   .option('--eps <x>', 'DBSCAN eps on the Jaccard distance', number('--eps'))
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     const batcher = new ImageBatcher(data, config, rng);
     const evaluation = evaluateModel(model, batcher, data, config, reporter);
     printSummary(reporter, evaluation.result, `checkpoint ${opts.evalOnly} (epoch ${ck.state.epoch})`);
-    if (opts.pictures !== false) await writePictures(config, model, data, ck.state.history, evaluation, batcher, reporter);
+    if (opts.pictures !== false) await writePictures(config, model, data, ck.state.history, ck.state.start, evaluation, batcher, reporter);
     return;
   }
   config = configFrom(opts);
@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   const result = await runTraining(config, { reporter, resume: opts.resume, stopRequested: () => interrupted });
   if (result.final && !result.stoppedEarly) {
     printSummary(reporter, result.final.result, `${config.profile} profile, ${config.epochs} epochs`);
-    if (opts.pictures !== false) await writePictures(config, result.model, result.data, result.history, result.final, result.batcher, reporter);
+    if (opts.pictures !== false) await writePictures(config, result.model, result.data, result.history, result.start, result.final, result.batcher, reporter);
   }
 }
 

@@ -56,10 +56,17 @@ export interface TrainConfig {
    * a supervised upper bound for diagnosis, not the unsupervised method.
    */
   labels: 'pseudo' | 'ground-truth';
+  /**
+   * The features DBSCAN clusters: 'raw' (the paper), or 'camera-centred' (each camera's mean
+   * removed first; cluster/camera-centre.ts). The memory and the loss always use the raw features.
+   */
+  clusterOn: 'raw' | 'camera-centred';
   memoryInit: 'random' | 'centroid';
   memoryUpdate: 'hard' | 'momentum';
   momentum: number;
   // --- evaluation ---
+  /** Evaluate once before the first epoch, the baseline every later mAP is compared with. */
+  evalAtStart: boolean;
   evalEvery: number;
   rerank: boolean;
   /** Worker threads for k-NN/Jaccard (0 = one per core). */
@@ -84,9 +91,11 @@ const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epoch
   k1: 30, // Cluster Contrast: k-reciprocal k1 = 30
   k2: 6, // Cluster Contrast: k2 = 6
   labels: 'pseudo', // the paper: unsupervised
+  clusterOn: 'raw', // the paper
   memoryInit: 'random', // paper 3: one random member per cluster
   memoryUpdate: 'hard', // paper 3: batch-hard update
   momentum: 0.1, // DESIGN.md: momentum 0.1 weighting the old row
+  evalAtStart: true, // this project: every run reports how far it moved from its starting point
   evalEvery: 5,
   rerank: false,
   threads: 0,
@@ -181,5 +190,6 @@ export function validateConfig(c: TrainConfig, source: string): void {
   if (!['cpu', 'gpu', 'webasm', 'gpujs-cpu'].includes(c.backend)) throw new Error(`${source}: 'backend' must be cpu, gpu, webasm or gpujs-cpu, got '${c.backend}'`);
   if (!['all', 'last'].includes(c.mla.blocks)) throw new Error(`${source}: '--mla-blocks' must be 'all' or 'last', got '${c.mla.blocks}'`);
   if (!['pseudo', 'ground-truth'].includes(c.labels)) throw new Error(`${source}: 'labels' must be 'pseudo' or 'ground-truth', got '${c.labels}'`);
+  if (!['raw', 'camera-centred'].includes(c.clusterOn)) throw new Error(`${source}: 'clusterOn' must be 'raw' or 'camera-centred', got '${c.clusterOn}'`);
   if (c.K < 2) throw new Error(`${source}: 'K' (images per pseudo-identity) must be at least 2, got ${c.K}`);
 }

@@ -1,6 +1,7 @@
 /**
  * The unsupervised training loop (paper section 3, Cluster Contrast's recipe), one epoch at a time:
  *
+ *   0. evaluate  once before the first epoch (`evalAtStart`): the point the training is measured from
  *   1. extract   f_i = model(x_i) for every training image (eval mode, no augmentation)
  *   2. cluster   exact k-NN -> k-reciprocal Jaccard distance -> DBSCAN(eps, min_samples) -> pseudo-labels
  *   3. memory    one L2-normalised row per cluster (random member, the paper; or centroid)
@@ -18,13 +19,14 @@ import { knnParallel } from '../../cluster/knn.ts';
 import { jaccardFromKnn } from '../../cluster/jaccard.ts';
 import { dbscan } from '../../cluster/dbscan.ts';
 import { pseudoLabels, type PseudoLabels } from '../../cluster/pseudo-labels.ts';
+import { cameraCentred } from '../../cluster/camera-centre.ts';
 import { ClusterMemory } from '../../cluster/memory.ts';
 import { clusterNce } from '../../cluster/cluster-nce.ts';
 import { PKSampler } from '../../cluster/sampler.ts';
 import { evaluate, labelsOf } from '../eval/evaluate.ts';
 import type { MarketResult } from '../eval/market.ts';
 import type { TrainConfig } from './config.ts';
-import { type EpochMetrics, readCheckpoint, restoreOptimizer, saveCheckpoint } from './checkpoint.ts';
+import { type EpochMetrics, type StartMetrics, readCheckpoint, restoreOptimizer, saveCheckpoint } from './checkpoint.ts';
 import type { Reporter } from './progress.ts';
 import { type ReidData, type ReidItem, loadReidData, ImageBatcher } from './data.ts';
 import { type ReidModel, buildModel } from './model.ts';
@@ -50,6 +52,7 @@ export interface RunOptions {
 
 export interface RunResult {
   history: EpochMetrics[];
+  start: StartMetrics | null;
   final: Evaluation | null;
   model: ReidModel;
   data: ReidData;
@@ -117,6 +120,7 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
   const optimizer = new Adam(params, { lr: c.lr, weightDecay: c.weightDecay });
   const scheduler = new StepLR(optimizer, c.lr, c.stepSize, c.gamma);
   let history: EpochMetrics[] = [];
+  let start: StartMetrics | null = null;
   let bestMAP = -1;
   let startEpoch = 0;
   const lastPath = join(c.out, 'last.safetensors');
@@ -133,11 +137,20 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     restoreOptimizer(optimizer, model, ck.optim, path);
     rng.setState(ck.state.rng);
     history = ck.state.history;
+    start = ck.state.start;
     bestMAP = ck.state.bestMAP;
     startEpoch = ck.state.epoch;
     reporter.line(`resumed from ${path} after epoch ${startEpoch}`);
   } else {
     writeFileSync(metricsPath, '');
+    // 0. evaluate before training
+    if (c.evalAtStart) {
+      const t0 = performance.now();
+      const r = evaluateModel(model, batcher, data, c, reporter).result;
+      start = { epoch: 0, mAP: r.mAP, rank1: r.cmc[0], rank5: r.cmc[4], rank10: r.cmc[9], seconds: seconds(t0) };
+      reporter.line(`before training | mAP ${(100 * r.mAP).toFixed(1)}% | rank-1 ${(100 * r.cmc[0]).toFixed(1)}% | ${start.seconds.toFixed(0)} s`);
+      appendFileSync(metricsPath, JSON.stringify(start) + '\n');
+    }
   }
 
   const N = data.train.length;
@@ -158,7 +171,8 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     // 2. cluster
     const pl = c.labels === 'ground-truth'
       ? pseudoLabels(data.train.map((it) => it.pid))
-      : await clusterFeatures(feats, N, model.featureDim, c, reporter);
+      : await clusterFeatures(c.clusterOn === 'camera-centred' ? cameraCentred(feats, N, model.featureDim, data.train.map((it) => it.camid)) : feats,
+        N, model.featureDim, c, reporter);
     const tCluster = performance.now();
     const metrics: EpochMetrics = { epoch: epoch + 1, clusters: pl.K, outliers: pl.outliers, loss: NaN, lr, seconds: 0 };
     const phases = { extract: seconds(t0, tExtract), cluster: seconds(tExtract, tCluster), train: 0, eval: 0 };
@@ -197,11 +211,11 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     // 6. checkpoint
     const improved = metrics.mAP !== undefined && metrics.mAP > bestMAP;
     if (improved) bestMAP = metrics.mAP!;
-    saveCheckpoint(lastPath, model, optimizer, rng, { epoch: epoch + 1, config: c, history, bestMAP });
+    saveCheckpoint(lastPath, model, optimizer, rng, { epoch: epoch + 1, config: c, history, start, bestMAP });
     if (improved) copyFileSync(lastPath, bestPath);
     epochsThisRun++;
   }
-  return { history, final, model, data, batcher, stoppedEarly };
+  return { history, start, final, model, data, batcher, stoppedEarly };
 }
 
 interface EpochTraining {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { MarketResult } from '../eval/market.ts';
 import { drawTrainingCurves } from '../viz/curves.ts';
 import { drawRetrievalGrid, retrievalRows } from '../viz/grids.ts';
-import type { EpochMetrics } from './checkpoint.ts';
+import type { EpochMetrics, StartMetrics } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import type { ReidData } from './data.ts';
 import type { Evaluation } from './loop.ts';
@@ -29,12 +29,12 @@ function sampleQueries(data: ReidData, n: number): number[] {
   return pool.filter((_, i) => i % step === 0).slice(0, n);
 }
 
-export async function writePictures(c: TrainConfig, model: ReidModel, data: ReidData, history: EpochMetrics[],
+export async function writePictures(c: TrainConfig, model: ReidModel, data: ReidData, history: EpochMetrics[], start: StartMetrics | null,
   evaluation: Evaluation, batcher: ImageBatcher, reporter: Reporter): Promise<void> {
   const written: string[] = [];
   if (history.length > 0) {
     const curves = join(c.out, 'curves.png');
-    drawTrainingCurves(history, { title: `${c.profile} profile, seed ${c.seed}` }).save(curves);
+    drawTrainingCurves(start ? [start, ...history] : history, { title: `${c.profile} profile, seed ${c.seed}` }).save(curves);
     written.push(curves);
   }
   const queries = sampleQueries(data, 8);
