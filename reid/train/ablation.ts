@@ -1,13 +1,15 @@
 /**
- * `npm run ablation -- [--seeds 1,2] [--out runs/ablation] [--table-only] [-- train flags...]`:
+ * `npm run ablation -- [--seeds 1,2] [--jobs 1] [--out runs/ablation] [--table-only] [-- train flags...]`:
  * the paper's ablation (Tables 6 and 7: baseline, PLA, DLA, PLA+HLA, ALL) on the default profile,
- * each row trained once per seed in this process, then one Markdown table of the final mAP and
- * CMC (mean over seeds, and each seed). `--table-only` rebuilds the table from the runs' metrics.jsonl.
- * Any further flags (e.g. `--confound 0.9`) go to every run, as `npm run train` would take them.
+ * each row trained once per seed (`--jobs` runs at a time, the cores shared among them), then one
+ * Markdown table of the final mAP and CMC (mean over seeds, and each seed) beside the mAP before
+ * training. `--table-only` rebuilds the table from the runs' metrics.jsonl. Any further flags
+ * (e.g. `--confound 0.9`) go to every run, as `npm run train` would take them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { spawn } from 'node:child_process';
 import type { EpochMetrics } from './checkpoint.ts';
 
 export const ROWS: [string, string[]][] = [
@@ -29,14 +31,28 @@ const dash = process.argv.indexOf('--');
 const extra = dash >= 0 ? process.argv.slice(dash + 1) : [];
 const dirOf = (row: string, seed: number) => join(out, `${row.toLowerCase()}-s${seed}`);
 
+/** One training run; its output goes to <dir>/train.log when it shares the terminal with others. */
+function train(row: string, flags: string[], seed: number, jobs: number): Promise<void> {
+  const dir = dirOf(row, seed);
+  mkdirSync(dir, { recursive: true });
+  const log = jobs > 1 ? openSync(join(dir, 'train.log'), 'w') : 'inherit';
+  const threads = String(Math.max(1, Math.floor(availableParallelism() / jobs)));
+  console.log(`== ${row}, seed ${seed}${jobs > 1 ? ` (log: ${join(dir, 'train.log')})` : ''}`);
+  const child = spawn('npx', ['tsx', 'reid/train/cli.ts', '--seed', String(seed), ...flags, '--no-pictures', '--out', dir, ...extra],
+    { stdio: ['ignore', log, log], env: { ...process.env, MLA_THREADS: threads } });
+  return new Promise((resolve, reject) => child.on('exit', (code) =>
+    (code === 0 ? resolve() : reject(new Error(`${row}, seed ${seed}: training exited with status ${code}`)))));
+}
+
 if (!process.argv.includes('--table-only')) {
-  for (const seed of seeds) {
-    for (const [row, flags] of ROWS) {
-      console.log(`== ${row}, seed ${seed}`);
-      const r = spawnSync('npx', ['tsx', 'reid/train/cli.ts', '--seed', String(seed), ...flags, '--no-pictures', '--out', dirOf(row, seed), ...extra],
-        { stdio: 'inherit' });
-      if (r.status !== 0) process.exit(r.status ?? 1);
-    }
+  const jobs = Math.max(1, Number(arg('--jobs', '1')));
+  const queue = seeds.flatMap((seed) => ROWS.map(([row, flags]) => () => train(row, flags, seed, jobs)));
+  const worker = async () => { for (let job = queue.shift(); job; job = queue.shift()) await job(); };
+  try {
+    await Promise.all(Array.from({ length: jobs }, worker));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
   }
 }
 
