@@ -28,6 +28,7 @@ function tinyConfig(out: string, over: Record<string, unknown> = {}): TrainConfi
     K: 4,
     k1: 10,
     k2: 4,
+    clusterOn: 'raw', // the paper's clustering; the cpu profile's camera-centred one is checked below
     out: join(root, out),
     ...over,
   }, 'test');
@@ -105,5 +106,15 @@ describe('npm run train, end to end (tiny synthetic set)', () => {
     expect(ck.state.history).toHaveLength(3);
   });
 }, 900_000);
+
+describe('npm run train with camera-centred clustering (the cpu profile)', () => {
+  it('forms clusters and beats a random ranking', async () => {
+    const r = await runTraining(tinyConfig('centred', { clusterOn: 'camera-centred', epochs: 2, evalEvery: 2, evalAtStart: false }),
+      { reporter: silentReporter() });
+    expect(r.start).toBeNull();
+    expect(r.history.every((e) => e.clusters > 0)).toBe(true);
+    expect(r.final!.result.mAP).toBeGreaterThan(randomRankingMAP(r));
+  }, 600_000);
+});
 
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
