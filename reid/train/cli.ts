@@ -52,6 +52,7 @@ const program = new Command('npm run train --')
   .option('--eps <x>', 'DBSCAN eps on the Jaccard distance', number('--eps'))
   .option('--iters <n>', 'iterations per epoch (0: one pass over the clustered images)', integer('--iters'))
   .option('--eval-every <n>', 'evaluate every n epochs (and at the end)', integer('--eval-every'))
+  .addOption(new Option('--cluster-on <features>', 'features DBSCAN clusters: raw (the paper) or camera-centred (cpu profile; not in the paper)').choices(['raw', 'camera-centred']))
   .option('--supervised', 'diagnosis only: train on the true identities instead of DBSCAN pseudo-labels (an upper bound)')
   .option('--rerank', 'k-reciprocal re-ranking at evaluation')
   .option('--threads <n>', 'worker threads for k-NN (0: one per core)', integer('--threads'))
@@ -107,6 +108,7 @@ function configFrom(opts: Record<string, any>): TrainConfig {
     rerank: opts.rerank,
     threads: opts.threads,
     labels: opts.supervised ? 'ground-truth' : undefined,
+    clusterOn: opts.clusterOn,
     mla,
   }, 'command line');
 }

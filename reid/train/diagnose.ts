@@ -1,0 +1,59 @@
+/**
+ * `npm run diagnose -- [--checkpoint CKPT] [train flags...]`: why does (or doesn't) the loop learn?
+ * For the network at its initialisation (or a checkpoint), on the configured data set: the mAP of
+ * its features and how DBSCAN clusters the training set (clusters, outliers, purity by identity and
+ * by camera), once on the raw features and once on camera-centred ones (cluster/camera-centre.ts).
+ * Identities are read for the purities only; this is a diagnosis, not the method.
+ */
+import { Command } from 'commander';
+import { PROFILES, mergeConfig, type ProfileName } from './config.ts';
+import { readCheckpoint } from './checkpoint.ts';
+import { loadReidData, ImageBatcher, type ReidItem } from './data.ts';
+import { buildModel } from './model.ts';
+import { extractFeatures, clusterFeatures } from './loop.ts';
+import { silentReporter } from './progress.ts';
+import { selectBackend } from './backend.ts';
+import { cameraCentred } from '../../cluster/camera-centre.ts';
+import { clusterPurity } from '../../cluster/purity.ts';
+import { evaluate, labelsOf } from '../eval/evaluate.ts';
+import { Rng } from '../../core/random.ts';
+
+const opts = new Command('npm run diagnose --')
+  .option('--checkpoint <file>', 'a checkpoint of `npm run train` (default: the network at its initialisation)')
+  .option('--profile <name>', 'profile when no checkpoint is given', 'cpu')
+  .option('--seed <n>', 'seed of the initialisation', '1')
+  .option('--confound <x>', 'synthetic data only: camera-background confound strength')
+  .parse()
+  .opts();
+
+const ck = opts.checkpoint ? readCheckpoint(opts.checkpoint) : null;
+const base = ck ? ck.state.config : PROFILES[opts.profile as ProfileName];
+if (!base) throw new Error(`--profile ${opts.profile}: not one of ${Object.keys(PROFILES).join(', ')}`);
+const c = mergeConfig(base, {
+  seed: Number(opts.seed),
+  ...(opts.confound !== undefined ? { synthetic: { confound: Number(opts.confound) }, dataDir: `${base.dataDir}-confound${opts.confound}` } : {}),
+}, 'command line');
+const reporter = silentReporter();
+await selectBackend(c.backend);
+const data = await loadReidData(c, reporter);
+const rng = new Rng(c.seed);
+const model = buildModel(c, rng, reporter);
+if (ck) model.loadStateDict(ck.model, true);
+const batcher = new ImageBatcher(data, c, rng);
+const D = model.featureDim;
+const features = (items: readonly ReidItem[]) => extractFeatures(model, batcher, items, 64, reporter, 'features');
+const raw = { train: features(data.train), query: features(data.query), gallery: features(data.gallery) };
+const centred = (f: Float32Array, items: readonly ReidItem[]) => cameraCentred(f, items.length, D, items.map((it) => it.camid));
+
+console.log(`${ck ? `checkpoint ${opts.checkpoint}` : `${c.arch} at initialisation (seed ${c.seed})`}, ${data.train.length} training images, eps ${c.eps}, k1 ${c.k1}`);
+console.log('| features | mAP | clusters | outliers | purity by identity | purity by camera |');
+console.log('|---|---|---|---|---|---|');
+for (const [name, f] of [
+  ['raw', raw],
+  ['camera-centred', { train: centred(raw.train, data.train), query: centred(raw.query, data.query), gallery: centred(raw.gallery, data.gallery) }],
+] as const) {
+  const mAP = evaluate(f.query, f.gallery, D, labelsOf(data.query), labelsOf(data.gallery)).mAP;
+  const pl = await clusterFeatures(f.train, data.train.length, D, c, reporter);
+  const purity = (key: 'pid' | 'camid') => clusterPurity(pl.labels, data.train.map((it) => it[key])).toFixed(2);
+  console.log(`| ${name} | ${(100 * mAP).toFixed(1)}% | ${pl.K} | ${pl.outliers} | ${purity('pid')} | ${purity('camid')} |`);
+}
