@@ -3,7 +3,8 @@
  *
  *   0. evaluate  once before the first epoch (`evalAtStart`): the point the training is measured from
  *   1. extract   f_i = model(x_i) for every training image (eval mode, no augmentation)
- *   2. cluster   exact k-NN -> k-reciprocal Jaccard distance -> DBSCAN(eps, min_samples) -> pseudo-labels
+ *   2. cluster   exact k-NN -> k-reciprocal Jaccard distance -> DBSCAN(eps, min_samples) -> pseudo-labels,
+ *                on the raw features (the paper) or camera-centred ones (`clusterOn`, the cpu profile)
  *   3. memory    one L2-normalised row per cluster (random member, the paper; or centroid)
  *   4. train     P x K batches over the clustered images: ClusterNCE (eq. 1) -> backward -> Adam,
  *                then the memory update (batch-hard, momentum) as its own step
