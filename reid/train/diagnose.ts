@@ -2,7 +2,8 @@
  * `npm run diagnose -- [--checkpoint CKPT] [train flags...]`: why does (or doesn't) the loop learn?
  * For the network at its initialisation (or a checkpoint), on the configured data set: the mAP of
  * its features and how DBSCAN clusters the training set (clusters, outliers, purity by identity and
- * by camera), once on the raw features and once on camera-centred ones (cluster/camera-centre.ts).
+ * by camera), once on the raw features and once on camera-centred ones (cluster/camera-centre.ts);
+ * and, as the floor, the mean mAP of random features (10 draws) under the same protocol.
  * Identities are read for the purities only; this is a diagnosis, not the method.
  */
 import { Command } from 'commander';
@@ -57,3 +58,11 @@ for (const [name, f] of [
   const purity = (key: 'pid' | 'camid') => clusterPurity(pl.labels, data.train.map((it) => it[key])).toFixed(2);
   console.log(`| ${name} | ${(100 * mAP).toFixed(1)}% | ${pl.K} | ${pl.outliers} | ${purity('pid')} | ${purity('camid')} |`);
 }
+const draws = 10;
+let randomMAP = 0;
+for (let s = 0; s < draws; s++) {
+  const r = new Rng(1000 + s);
+  const gauss = (n: number) => Float32Array.from({ length: n * D }, () => r.normal());
+  randomMAP += evaluate(gauss(data.query.length), gauss(data.gallery.length), D, labelsOf(data.query), labelsOf(data.gallery)).mAP / draws;
+}
+console.log(`| random (mean of ${draws} draws) | ${(100 * randomMAP).toFixed(1)}% | | | | |`);
