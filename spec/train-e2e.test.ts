@@ -11,6 +11,8 @@ import { PROFILES, mergeConfig, type TrainConfig } from '../reid/train/config.ts
 import { runTraining, type RunResult } from '../reid/train/loop.ts';
 import { silentReporter } from '../reid/train/progress.ts';
 import { readCheckpoint } from '../reid/train/checkpoint.ts';
+import { buildModel } from '../reid/train/model.ts';
+import { loadPretrained } from '../nn/weights.ts';
 import { evaluate, labelsOf } from '../reid/eval/evaluate.ts';
 import { Rng } from '../core/random.ts';
 
@@ -104,6 +106,15 @@ describe('npm run train, end to end (tiny synthetic set)', () => {
     expect(ck.state.rng).toHaveLength(4);
     expect(ck.optim.step.every((s) => s > 0)).toBe(true);
     expect(ck.state.history).toHaveLength(3);
+  });
+
+  it('serves as --pretrained weights: every model tensor loaded, the optimizer state left out', () => {
+    const model = buildModel(tinyConfig('full'), new Rng(99), silentReporter());
+    const report = loadPretrained(model, join(root, 'full', 'last.safetensors'));
+    expect(report.missing).toEqual([]);
+    expect(report.unexpected).toEqual([]);
+    const trained = full.model.stateDict();
+    for (const [k, t] of model.stateDict()) expect(Array.from(t.data), k).toEqual(Array.from(trained.get(k)!.data));
   });
 }, 900_000);
 
