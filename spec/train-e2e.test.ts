@@ -13,7 +13,7 @@ import { silentReporter } from '../reid/train/progress.ts';
 import { readCheckpoint } from '../reid/train/checkpoint.ts';
 import { buildModel } from '../reid/train/model.ts';
 import { loadPretrained } from '../nn/weights.ts';
-import { evaluate, labelsOf } from '../reid/eval/evaluate.ts';
+import { labelsOf, randomFeaturesMAP } from '../reid/eval/evaluate.ts';
 import { Rng } from '../core/random.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mla-e2e-'));
@@ -38,16 +38,7 @@ function tinyConfig(out: string, over: Record<string, unknown> = {}): TrainConfi
 
 /** Mean mAP of random features under the same protocol: the level "no learning" reaches. */
 function randomRankingMAP(result: RunResult): number {
-  const { query, gallery } = result.data;
-  const D = 16;
-  let sum = 0;
-  for (let s = 0; s < 20; s++) {
-    const rng = new Rng(100 + s);
-    const qf = Float32Array.from({ length: query.length * D }, () => rng.normal());
-    const gf = Float32Array.from({ length: gallery.length * D }, () => rng.normal());
-    sum += evaluate(qf, gf, D, labelsOf(query), labelsOf(gallery)).mAP;
-  }
-  return sum / 20;
+  return randomFeaturesMAP(labelsOf(result.data.query), labelsOf(result.data.gallery), 16, 20, 100);
 }
 
 describe('npm run train, end to end (tiny synthetic set)', () => {

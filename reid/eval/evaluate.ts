@@ -11,6 +11,7 @@
 import { l2NormalizeRows, squaredDistanceBlock } from './distance.ts';
 import { type Ids, type MarketResult, MarketAccumulator, checkProtocolInputs, evalMarket } from './market.ts';
 import { type RerankOptions, reRank } from './rerank.ts';
+import { Rng } from '../../core/random.ts';
 
 export interface EvaluateOptions {
   /** CMC length (default 50, as the community's eval_market1501). */
@@ -62,6 +63,21 @@ export function evaluate(
     for (let r = 0; r < rows; r++) acc.addQuery(q0 + r, buf, r * G, query.pids[q0 + r], query.camids[q0 + r]);
   }
   return acc.result();
+}
+
+/**
+ * The floor a ranking must beat: mean mAP of standard-normal features (draw s from Rng(seed + s),
+ * query then gallery) under the same protocol.
+ */
+export function randomFeaturesMAP(query: Labels, gallery: Labels, dim: number, draws: number, seed: number): number {
+  let sum = 0;
+  for (let s = 0; s < draws; s++) {
+    const rng = new Rng(seed + s);
+    const qf = Float32Array.from({ length: query.pids.length * dim }, () => rng.normal());
+    const gf = Float32Array.from({ length: gallery.pids.length * dim }, () => rng.normal());
+    sum += evaluate(qf, gf, dim, query, gallery).mAP;
+  }
+  return sum / draws;
 }
 
 /** The top `k` gallery indices of each query by ascending distance (for retrieval pictures). */

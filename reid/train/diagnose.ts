@@ -1,5 +1,5 @@
 /**
- * `npm run diagnose -- [--checkpoint CKPT] [train flags...]`: why does (or doesn't) the loop learn?
+ * `npm run diagnose -- [--checkpoint CKPT] [--profile NAME] [--seed N]`: why does (or doesn't) the loop learn?
  * For the network at its initialisation (or a checkpoint), on the configured data set: the mAP of
  * its features and how DBSCAN clusters the training set (clusters, outliers, purity by identity and
  * by camera), once on the raw features and once on camera-centred ones (cluster/camera-centre.ts);
@@ -16,24 +16,20 @@ import { silentReporter } from './progress.ts';
 import { selectBackend } from './backend.ts';
 import { cameraCentred } from '../../cluster/camera-centre.ts';
 import { clusterPurity } from '../../cluster/purity.ts';
-import { evaluate, labelsOf } from '../eval/evaluate.ts';
+import { evaluate, labelsOf, randomFeaturesMAP } from '../eval/evaluate.ts';
 import { Rng } from '../../core/random.ts';
 
 const opts = new Command('npm run diagnose --')
   .option('--checkpoint <file>', 'a checkpoint of `npm run train` (default: the network at its initialisation)')
   .option('--profile <name>', 'profile when no checkpoint is given', 'cpu')
   .option('--seed <n>', 'seed of the initialisation', '1')
-  .option('--confound <x>', 'synthetic data only: camera-background confound strength')
   .parse()
   .opts();
 
 const ck = opts.checkpoint ? readCheckpoint(opts.checkpoint) : null;
 const base = ck ? ck.state.config : PROFILES[opts.profile as ProfileName];
 if (!base) throw new Error(`--profile ${opts.profile}: not one of ${Object.keys(PROFILES).join(', ')}`);
-const c = mergeConfig(base, {
-  seed: Number(opts.seed),
-  ...(opts.confound !== undefined ? { synthetic: { confound: Number(opts.confound) }, dataDir: `${base.dataDir}-confound${opts.confound}` } : {}),
-}, 'command line');
+const c = mergeConfig(base, { seed: Number(opts.seed) }, 'command line');
 const reporter = silentReporter();
 await selectBackend(c.backend);
 const data = await loadReidData(c, reporter);
@@ -59,10 +55,5 @@ for (const [name, f] of [
   console.log(`| ${name} | ${(100 * mAP).toFixed(1)}% | ${pl.K} | ${pl.outliers} | ${purity('pid')} | ${purity('camid')} |`);
 }
 const draws = 10;
-let randomMAP = 0;
-for (let s = 0; s < draws; s++) {
-  const r = new Rng(1000 + s);
-  const gauss = (n: number) => Float32Array.from({ length: n * D }, () => r.normal());
-  randomMAP += evaluate(gauss(data.query.length), gauss(data.gallery.length), D, labelsOf(data.query), labelsOf(data.gallery)).mAP / draws;
-}
+const randomMAP = randomFeaturesMAP(labelsOf(data.query), labelsOf(data.gallery), D, draws, 1000);
 console.log(`| random (mean of ${draws} draws) | ${(100 * randomMAP).toFixed(1)}% | | | | |`);
