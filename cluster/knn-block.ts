@@ -9,6 +9,9 @@
  * Heaps: for row r, kk = k − 1 slots at r·kk in (heapD, heapI), a max-heap on the key (d, j)
  * compared lexicographically (ties broken by the smaller index), root = the worst kept neighbour.
  * Self (j = i) never enters a heap; knn.ts puts it first in the final list.
+ *
+ * Same-camera penalty (optional; not in the paper): with camera ids c [N] and λ > 0 the key is
+ * d(i, j) + λ·[c_i = c_j], so that images of other cameras come first among equally close ones.
  */
 import { type Float, gemm } from '../core/gemm.ts';
 
@@ -20,6 +23,12 @@ export interface BlockPair {
 }
 
 export const EMPTY_INDEX = 0x7fffffff;
+
+/** Camera ids [N] and the penalty λ added to d(i, j) when c_i = c_j. */
+export interface SameCameraPenalty {
+  cams: Int32Array;
+  penalty: number;
+}
 
 /** Fresh heaps for N rows of kk slots: every slot (+∞, EMPTY_INDEX), i.e. worse than any real entry. */
 export function initHeaps(heapD: Float64Array, heapI: Int32Array): void {
@@ -81,7 +90,7 @@ export function blockPairs(N: number, block: number): BlockPair[] {
  */
 export function processBlockPair(
   X: Float, D: number, norms: Float64Array, p: BlockPair, kk: number,
-  heapD: Float64Array, heapI: Int32Array, scratch: Float64Array,
+  heapD: Float64Array, heapI: Int32Array, scratch: Float64Array, sameCamera: SameCameraPenalty | null = null,
 ): void {
   const mI = p.i1 - p.i0;
   const mJ = p.j1 - p.j0;
@@ -98,6 +107,7 @@ export function processBlockPair(
       if (jb === ia) continue;
       let d = na + norms[jb] - 2 * scratch[row + b];
       if (d < 0) d = 0;
+      if (sameCamera && sameCamera.cams[ia] === sameCamera.cams[jb]) d += sameCamera.penalty;
       // Fast reject against row a's current worst before the full heap step.
       if (d < heapD[baseA] || (d === heapD[baseA] && jb < heapI[baseA])) heapOffer(heapD, heapI, baseA, kk, d, jb);
       if (!diagonal) {

@@ -16,7 +16,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Float } from '../core/gemm.ts';
-import { type BlockPair, EMPTY_INDEX, blockPairs, initHeaps, processBlockPair, rowSquaredNorms } from './knn-block.ts';
+import { type BlockPair, EMPTY_INDEX, type SameCameraPenalty, blockPairs, initHeaps, processBlockPair, rowSquaredNorms } from './knn-block.ts';
 
 export interface KnnLists {
   N: number;
@@ -30,6 +30,8 @@ export interface KnnLists {
 export interface KnnOptions {
   /** Rows per GEMM block (default 256: a packed 256 × 256 panel pair stays in a 1 MB L2): scratch is block² doubles. */
   block?: number;
+  /** Rank other cameras' images first: d(i, j) + λ where c_i = c_j (knn-block.ts; `dist` then holds the penalised keys). */
+  sameCamera?: SameCameraPenalty;
 }
 
 function checkArgs(X: Float, N: number, D: number, k: number): void {
@@ -39,6 +41,13 @@ function checkArgs(X: Float, N: number, D: number, k: number): void {
   for (let t = 0; t < X.length; t++) {
     if (!Number.isFinite(X[t])) throw new Error(`knn: features[${Math.floor(t / D)}, ${t % D}] = ${X[t]} is not finite`);
   }
+}
+
+function checkSameCamera(N: number, s: SameCameraPenalty | undefined): SameCameraPenalty | null {
+  if (!s) return null;
+  if (s.cams.length !== N) throw new Error(`knn: ${s.cams.length} camera ids for ${N} features`);
+  if (!(s.penalty >= 0 && Number.isFinite(s.penalty))) throw new Error(`knn: same-camera penalty ${s.penalty} must be a finite number >= 0`);
+  return s.penalty > 0 ? s : null;
 }
 
 /** Sort each row's heap, put i itself first: the final lists. Several heap sets (one per worker) merge here. */
@@ -74,7 +83,8 @@ export function knn(X: Float, N: number, D: number, k: number, opts: KnnOptions 
   const heapI = new Int32Array(N * kk);
   initHeaps(heapD, heapI);
   const scratch = new Float64Array(block * block);
-  for (const p of blockPairs(N, block)) processBlockPair(X, D, norms, p, kk, heapD, heapI, scratch);
+  const sameCamera = checkSameCamera(N, opts.sameCamera);
+  for (const p of blockPairs(N, block)) processBlockPair(X, D, norms, p, kk, heapD, heapI, scratch, sameCamera);
   return finishRows(N, k, [{ heapD, heapI }]);
 }
 
@@ -105,6 +115,7 @@ export async function knnParallel(X: Float, N: number, D: number, k: number, opt
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), 64));
   if (threads === 1 || !existsSync(fileURLToPath(tsxApi))) return knn(X, N, D, k, opts);
   checkArgs(X, N, D, k);
+  const sameCamera = checkSameCamera(N, opts.sameCamera);
   const block = opts.block ?? 256;
   const kk = k - 1;
   const shared: Float = X instanceof Float32Array
@@ -120,7 +131,7 @@ export async function knnParallel(X: Float, N: number, D: number, k: number, opt
   await Promise.all(lists.map((pairs, w) => new Promise<void>((resolve, reject) => {
     const worker = new Worker(bootstrap, {
       eval: true,
-      workerData: { X: shared, D, norms, pairs, kk, block, heapD: heaps[w].heapD, heapI: heaps[w].heapI },
+      workerData: { X: shared, D, norms, pairs, kk, block, heapD: heaps[w].heapD, heapI: heaps[w].heapI, sameCamera },
     });
     let done = false;
     worker.once('message', () => { done = true; resolve(); void worker.terminate(); });

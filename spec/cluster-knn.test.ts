@@ -29,6 +29,34 @@ describe('knn', () => {
       }), { numRuns: 150 });
   });
 
+  it('with a same-camera penalty equals the reference on penalised distances', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 2, max: 40 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 4 }), fc.nat(), fc.double({ min: 0, max: 3, noNaN: true }),
+      (N, D, cameras, seed, penalty) => {
+        const k = Math.min(N, 6);
+        const X = randomFeatures(seed, N, D);
+        const cams = Int32Array.from({ length: N }, (_, i) => (i * 7 + seed) % cameras);
+        const got = knn(X, N, D, k, { block: 5, sameCamera: { cams, penalty } });
+        const want = knnReference(X, N, D, k, cams, penalty);
+        const dist = sqDistReference(X, N, D);
+        for (let i = 0; i < N; i++) {
+          expect(Array.from(got.index.subarray(i * k, i * k + k))).toEqual(want[i]);
+          for (let t = 1; t < k; t++) {
+            const j = want[i][t];
+            expect(got.dist[i * k + t]).toBeCloseTo(dist[i * N + j] + (cams[i] === cams[j] ? penalty : 0), 9);
+          }
+        }
+      }), { numRuns: 100 });
+  });
+
+  it('a large penalty puts every other camera before any same-camera image', () => {
+    const N = 60, D = 5, k = 20;
+    const X = randomFeatures(11, N, D);
+    const cams = Int32Array.from({ length: N }, (_, i) => i % 3);
+    const { index } = knn(X, N, D, k, { sameCamera: { cams, penalty: 1e6 } });
+    for (let i = 0; i < N; i++) for (let t = 1; t < k; t++) expect(cams[index[i * k + t]]).not.toBe(cams[i]);
+  });
+
   it('float32 features give the same lists as their float64 copy', () => {
     const N = 120, D = 24, k = 10;
     const X32 = randomFeatures(7, N, D, true);
@@ -40,10 +68,13 @@ describe('knn', () => {
   it('worker threads give exactly the single-thread lists', async () => {
     const N = 700, D = 48, k = 12;
     const X = randomFeatures(3, N, D, true);
-    const one = knn(X, N, D, k, { block: 96 });
-    const two = await knnParallel(X, N, D, k, { threads: 2, block: 96 });
-    expect(Array.from(two.index)).toEqual(Array.from(one.index));
-    expect(Array.from(two.dist)).toEqual(Array.from(one.dist));
+    const sameCamera = { cams: Int32Array.from({ length: N }, (_, i) => i % 4), penalty: 5 };
+    for (const opts of [{}, { sameCamera }]) {
+      const one = knn(X, N, D, k, { block: 96, ...opts });
+      const two = await knnParallel(X, N, D, k, { threads: 2, block: 96, ...opts });
+      expect(Array.from(two.index)).toEqual(Array.from(one.index));
+      expect(Array.from(two.dist)).toEqual(Array.from(one.dist));
+    }
   });
 
   it('rejects bad input with a message naming it', () => {

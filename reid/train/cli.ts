@@ -52,6 +52,7 @@ const program = new Command('npm run train --')
   .option('--eps <x>', 'DBSCAN eps on the Jaccard distance', number('--eps'))
   .option('--iters <n>', 'iterations per epoch (0: one pass over the clustered images)', integer('--iters'))
   .option('--eval-every <n>', 'evaluate every n epochs (and at the end)', integer('--eval-every'))
+  .option('--same-camera-penalty <x>', 'added to the squared distance of two images of one camera in the k-NN search, so neighbours from other cameras come first (0: the paper)', number('--same-camera-penalty'))
   .addOption(new Option('--cluster-on <features>', 'features DBSCAN clusters: raw (the paper) or camera-centred (cpu profile; not in the paper)').choices(['raw', 'camera-centred']))
   .option('--supervised', 'diagnosis only: train on the true identities instead of DBSCAN pseudo-labels (an upper bound)')
   .option('--rerank', 'k-reciprocal re-ranking at evaluation')
@@ -109,6 +110,7 @@ function configFrom(opts: Record<string, any>): TrainConfig {
     threads: opts.threads,
     labels: opts.supervised ? 'ground-truth' : undefined,
     clusterOn: opts.clusterOn,
+    sameCameraPenalty: opts.sameCameraPenalty,
     mla,
   }, 'command line');
 }

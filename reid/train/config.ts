@@ -61,6 +61,11 @@ export interface TrainConfig {
    * removed first; cluster/camera-centre.ts). The memory and the loss always use the raw features.
    */
   clusterOn: 'raw' | 'camera-centred';
+  /**
+   * λ added to the squared distance of two images of the same camera when the k-NN lists of the
+   * Jaccard distance are searched (cluster/knn-block.ts): other cameras' images come first. 0 = the paper.
+   */
+  sameCameraPenalty: number;
   memoryInit: 'random' | 'centroid';
   memoryUpdate: 'hard' | 'momentum';
   momentum: number;
@@ -92,6 +97,7 @@ const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epoch
   k2: 6, // Cluster Contrast: k2 = 6
   labels: 'pseudo', // the paper: unsupervised
   clusterOn: 'raw', // the paper
+  sameCameraPenalty: 0, // the paper
   memoryInit: 'random', // paper 3: one random member per cluster
   memoryUpdate: 'hard', // paper 3: batch-hard update
   momentum: 0.1, // DESIGN.md: momentum 0.1 weighting the old row
@@ -189,6 +195,7 @@ export function validateConfig(c: TrainConfig, source: string): void {
   for (const k of ['lr', 'tau', 'eps'] as const) {
     if (!(c[k] > 0)) throw new Error(`${source}: '${k}' must be > 0, got ${c[k]}`);
   }
+  if (!(c.sameCameraPenalty >= 0 && Number.isFinite(c.sameCameraPenalty))) throw new Error(`${source}: 'sameCameraPenalty' must be a number >= 0, got ${c.sameCameraPenalty}`);
   if (!(c.momentum >= 0 && c.momentum < 1)) throw new Error(`${source}: 'momentum' must be in [0, 1), got ${c.momentum}`);
   if (!['cpu', 'gpu', 'webasm', 'gpujs-cpu'].includes(c.backend)) throw new Error(`${source}: 'backend' must be cpu, gpu, webasm or gpujs-cpu, got '${c.backend}'`);
   if (!['all', 'last'].includes(c.mla.blocks)) throw new Error(`${source}: '--mla-blocks' must be 'all' or 'last', got '${c.mla.blocks}'`);

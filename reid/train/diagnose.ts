@@ -50,7 +50,7 @@ for (const [name, f] of [
   ['camera-centred', { train: centred(raw.train, data.train), query: centred(raw.query, data.query), gallery: centred(raw.gallery, data.gallery) }],
 ] as const) {
   const mAP = evaluate(f.query, f.gallery, D, labelsOf(data.query), labelsOf(data.gallery)).mAP;
-  const pl = await clusterFeatures(f.train, data.train.length, D, c, reporter);
+  const pl = await clusterFeatures(f.train, data.train.length, D, c, reporter, data.train.map((it) => it.camid));
   const purity = (key: 'pid' | 'camid') => clusterPurity(pl.labels, data.train.map((it) => it[key])).toFixed(2);
   console.log(`| ${name} | ${(100 * mAP).toFixed(1)}% | ${pl.K} | ${pl.outliers} | ${purity('pid')} | ${purity('camid')} |`);
 }

@@ -81,11 +81,12 @@ export function extractFeatures(model: ReidModel, batcher: ImageBatcher, items: 
   return out;
 }
 
-/** Step 2: features -> pseudo-labels, never holding an N x N matrix. */
-export async function clusterFeatures(f: Float32Array, N: number, D: number, c: TrainConfig, reporter: Reporter): Promise<PseudoLabels> {
+/** Step 2: features -> pseudo-labels, never holding an N x N matrix; `cams` [N] for the same-camera penalty. */
+export async function clusterFeatures(f: Float32Array, N: number, D: number, c: TrainConfig, reporter: Reporter, cams: ArrayLike<number>): Promise<PseudoLabels> {
   const bar = reporter.phase('clustering', 3, 'steps');
   const k1 = Math.min(c.k1, N);
-  const kn = await knnParallel(f, N, D, k1, { threads: c.threads || undefined });
+  const sameCamera = { cams: Int32Array.from(cams), penalty: c.sameCameraPenalty };
+  const kn = await knnParallel(f, N, D, k1, { threads: c.threads || undefined, sameCamera });
   bar.update(1, 'k-NN done');
   const rows = jaccardFromKnn(f, N, D, kn, { k1, k2: Math.min(c.k2, k1), maxDist: c.eps });
   bar.update(2, 'Jaccard done');
@@ -170,10 +171,10 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     const feats = extractFeatures(model, batcher, data.train, 64, reporter, `epoch ${epoch + 1}: features`);
     const tExtract = performance.now();
     // 2. cluster
+    const cams = data.train.map((it) => it.camid);
     const pl = c.labels === 'ground-truth'
       ? pseudoLabels(data.train.map((it) => it.pid))
-      : await clusterFeatures(c.clusterOn === 'camera-centred' ? cameraCentred(feats, N, model.featureDim, data.train.map((it) => it.camid)) : feats,
-        N, model.featureDim, c, reporter);
+      : await clusterFeatures(c.clusterOn === 'camera-centred' ? cameraCentred(feats, N, model.featureDim, cams) : feats, N, model.featureDim, c, reporter, cams);
     const tCluster = performance.now();
     const metrics: EpochMetrics = { epoch: epoch + 1, clusters: pl.K, outliers: pl.outliers, loss: NaN, lr, seconds: 0 };
     const phases = { extract: seconds(t0, tExtract), cluster: seconds(tExtract, tCluster), train: 0, eval: 0 };

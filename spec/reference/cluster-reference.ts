@@ -14,12 +14,13 @@ export function sqDistReference(X: ArrayLike<number>, N: number, D: number): Flo
   return out;
 }
 
-/** knn[i]: i first, then the others by ascending (distance, index), k in all. */
-export function knnReference(X: ArrayLike<number>, N: number, D: number, k: number): number[][] {
+/** knn[i]: i first, then the others by ascending (distance + λ if same camera, index), k in all. */
+export function knnReference(X: ArrayLike<number>, N: number, D: number, k: number, cams?: ArrayLike<number>, penalty = 0): number[][] {
   const dist = sqDistReference(X, N, D);
+  const key = (i: number, j: number) => dist[i * N + j] + (cams && cams[i] === cams[j] ? penalty : 0);
   return Array.from({ length: N }, (_, i) => {
     const others = Array.from({ length: N }, (_, j) => j).filter((j) => j !== i);
-    others.sort((a, b) => dist[i * N + a] - dist[i * N + b] || a - b);
+    others.sort((a, b) => key(i, a) - key(i, b) || a - b);
     return [i, ...others].slice(0, k);
   });
 }
