@@ -30,7 +30,9 @@ function tinyConfig(out: string, over: Record<string, unknown> = {}): TrainConfi
     K: 4,
     k1: 10,
     k2: 4,
-    clusterOn: 'raw', // the paper's clustering; the cpu profile's camera-centred one is checked below
+    eps: 0.5,
+    clusterOn: 'raw', // the paper's clustering; the cpu profile's camera-aware one is checked below
+    sameCameraPenalty: 0,
     out: join(root, out),
     ...over,
   }, 'test');
@@ -109,9 +111,10 @@ describe('npm run train, end to end (tiny synthetic set)', () => {
   });
 }, 900_000);
 
-describe('npm run train with camera-centred clustering (the cpu profile)', () => {
+describe('npm run train with the cpu profile\'s clustering (camera-centred, same-camera penalty)', () => {
   it('forms clusters and beats a random ranking', async () => {
-    const r = await runTraining(tinyConfig('centred', { clusterOn: 'camera-centred', epochs: 2, evalEvery: 2, evalAtStart: false }),
+    const { clusterOn, sameCameraPenalty, eps } = PROFILES.cpu;
+    const r = await runTraining(tinyConfig('centred', { clusterOn, sameCameraPenalty, eps, epochs: 2, evalEvery: 2, evalAtStart: false }),
       { reporter: silentReporter() });
     expect(r.start).toBeNull();
     expect(r.history.every((e) => e.clusters > 0)).toBe(true);

@@ -1,9 +1,10 @@
 /**
- * `npm run ablation -- [--seeds 1,2] [--jobs 1] [--out runs/ablation] [--table-only] [-- train flags...]`:
+ * `npm run ablation -- [--seeds 1,2] [--rows baseline,PLA,...] [--jobs 1] [--out runs/ablation] [--table-only] [-- train flags...]`:
  * the paper's ablation (Tables 6 and 7: baseline, PLA, DLA, PLA+HLA, ALL) on the default profile,
  * each row trained once per seed (`--jobs` runs at a time, the cores shared among them), then one
  * Markdown table of the final mAP and CMC (mean over seeds, and each seed) beside the mAP before
- * training. `--table-only` rebuilds the table from the runs' metrics.jsonl. Any further flags
+ * training. `--rows` trains only those rows (the table still shows every row that has runs).
+ * `--table-only` rebuilds the table from the runs' metrics.jsonl. Any further flags
  * (e.g. `--confound 0.9`) go to every run, as `npm run train` would take them.
  */
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -26,6 +27,10 @@ function arg(name: string, fallback: string): string {
 }
 
 const seeds = arg('--seeds', '1,2').split(',').map(Number);
+const rowNames = arg('--rows', ROWS.map(([row]) => row).join(',')).split(',');
+for (const name of rowNames) {
+  if (!ROWS.some(([row]) => row === name)) throw new Error(`--rows: unknown row '${name}' (rows: ${ROWS.map(([row]) => row).join(', ')})`);
+}
 const out = arg('--out', 'runs/ablation');
 const dash = process.argv.indexOf('--');
 const extra = dash >= 0 ? process.argv.slice(dash + 1) : [];
@@ -46,7 +51,7 @@ function train(row: string, flags: string[], seed: number, jobs: number): Promis
 
 if (!process.argv.includes('--table-only')) {
   const jobs = Math.max(1, Number(arg('--jobs', '1')));
-  const queue = seeds.flatMap((seed) => ROWS.map(([row, flags]) => () => train(row, flags, seed, jobs)));
+  const queue = seeds.flatMap((seed) => ROWS.filter(([row]) => rowNames.includes(row)).map(([row, flags]) => () => train(row, flags, seed, jobs)));
   const worker = async () => { for (let job = queue.shift(); job; job = queue.shift()) await job(); };
   try {
     await Promise.all(Array.from({ length: jobs }, worker));
