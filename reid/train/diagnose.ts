@@ -2,8 +2,10 @@
  * `npm run diagnose -- [--checkpoint CKPT] [--profile NAME] [--seed N]`: why does (or doesn't) the loop learn?
  * For the network at its initialisation (or a checkpoint), on the configured data set: the mAP of
  * its features and how DBSCAN clusters the training set (clusters, outliers, purity by identity and
- * by camera), once on the raw features and once on camera-centred ones (cluster/camera-centre.ts);
- * and, as the floor, the mean mAP of random features (10 draws) under the same protocol.
+ * by camera), on the raw features as the paper clusters them, on camera-centred ones
+ * (cluster/camera-centre.ts), and on camera-centred ones with the profile's same-camera penalty in the
+ * k-NN search (the cpu profile's clustering); and, as the floor, the mean mAP of random features
+ * (10 draws) under the same protocol.
  * Identities are read for the purities only; this is a diagnosis, not the method.
  */
 import { Command } from 'commander';
@@ -43,14 +45,14 @@ const raw = { train: features(data.train), query: features(data.query), gallery:
 const centred = (f: Float32Array, items: readonly ReidItem[]) => cameraCentred(f, items.length, D, items.map((it) => it.camid));
 
 console.log(`${ck ? `checkpoint ${opts.checkpoint}` : `${c.arch} at initialisation (seed ${c.seed})`}, ${data.train.length} training images, eps ${c.eps}, k1 ${c.k1}`);
-console.log('| features | mAP | clusters | outliers | purity by identity | purity by camera |');
+console.log('| features clustered | mAP | clusters | outliers | purity by identity | purity by camera |');
 console.log('|---|---|---|---|---|---|');
-for (const [name, f] of [
-  ['raw', raw],
-  ['camera-centred', { train: centred(raw.train, data.train), query: centred(raw.query, data.query), gallery: centred(raw.gallery, data.gallery) }],
-] as const) {
+const centredAll = { train: centred(raw.train, data.train), query: centred(raw.query, data.query), gallery: centred(raw.gallery, data.gallery) };
+const rows = [['raw (the paper)', raw, 0], ['camera-centred', centredAll, 0]] as [string, typeof raw, number][];
+if (c.sameCameraPenalty > 0) rows.push([`camera-centred, same-camera penalty ${c.sameCameraPenalty}`, centredAll, c.sameCameraPenalty]);
+for (const [name, f, sameCameraPenalty] of rows) {
   const mAP = evaluate(f.query, f.gallery, D, labelsOf(data.query), labelsOf(data.gallery)).mAP;
-  const pl = await clusterFeatures(f.train, data.train.length, D, c, reporter, data.train.map((it) => it.camid));
+  const pl = await clusterFeatures(f.train, data.train.length, D, { ...c, sameCameraPenalty }, reporter, data.train.map((it) => it.camid));
   const purity = (key: 'pid' | 'camid') => clusterPurity(pl.labels, data.train.map((it) => it[key])).toFixed(2);
   console.log(`| ${name} | ${(100 * mAP).toFixed(1)}% | ${pl.K} | ${pl.outliers} | ${purity('pid')} | ${purity('camid')} |`);
 }
