@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { PROFILES, mergeConfig, type TrainConfig } from '../reid/train/config.ts';
 import { runTraining, type RunResult } from '../reid/train/loop.ts';
 import { silentReporter } from '../reid/train/progress.ts';
-import { readCheckpoint } from '../reid/train/checkpoint.ts';
+import { readCheckpoint, saveCheckpoint } from '../reid/train/checkpoint.ts';
+import { Adam } from '../nn/optim.ts';
 import { buildModel } from '../reid/train/model.ts';
 import { loadPretrained } from '../nn/weights.ts';
 import { labelsOf, randomFeaturesMAP } from '../reid/eval/evaluate.ts';
@@ -99,6 +100,14 @@ describe('npm run train, end to end (tiny synthetic set)', () => {
     expect(ck.state.rng).toHaveLength(4);
     expect(ck.optim.step.every((s) => s > 0)).toBe(true);
     expect(ck.state.history).toHaveLength(3);
+  });
+
+  it('reads a checkpoint written before sameCameraPenalty existed as trained without it', () => {
+    const old = readCheckpoint(join(root, 'full', 'last.safetensors')).state;
+    const { sameCameraPenalty: _dropped, ...config } = { ...old.config, sameCameraPenalty: 0.7 };
+    const path = join(root, 'old-config.safetensors');
+    saveCheckpoint(path, full.model, new Adam(full.model.parameters(), { lr: 1e-3 }), new Rng(1), { ...old, config: config as TrainConfig });
+    expect(readCheckpoint(path).state.config.sameCameraPenalty).toBe(0);
   });
 
   it('serves as --pretrained weights: every model tensor loaded, the optimizer state left out', () => {

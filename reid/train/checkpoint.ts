@@ -13,6 +13,9 @@ import type { Adam } from '../../nn/optim.ts';
 import type { Rng } from '../../core/random.ts';
 import type { TrainConfig } from './config.ts';
 
+/** Config keys newer than some checkpoints, with the behaviour those checkpoints were trained with. */
+const SETTINGS_ADDED_LATER: Partial<TrainConfig> = { sameCameraPenalty: 0 };
+
 export interface EpochMetrics {
   epoch: number;
   clusters: number;
@@ -140,7 +143,8 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   return {
     state: {
       epoch: Number(m.epoch),
-      config: JSON.parse(m.config),
+      // settings added after a checkpoint was written take the value that reproduces its run
+      config: { ...SETTINGS_ADDED_LATER, ...JSON.parse(m.config) },
       rng: JSON.parse(m.rng),
       history: JSON.parse(m.history),
       start: m.start ? JSON.parse(m.start) : null,
