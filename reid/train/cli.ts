@@ -62,7 +62,7 @@ const program = new Command('npm run train --')
   .option('--no-pictures', 'skip the PNG pictures at the end')
   .addHelpText('after', `
 Examples:
-  npm run train                                   # CPU default on the synthetic set (~12 min on 2 cores)
+  npm run train                                   # CPU default on the synthetic set (~11 min on 2 cores)
   npm run train -- --baseline --out runs/base     # the same without attention
   npm run train -- --profile paper --dataset market1501 --data-dir ~/data/Market-1501-v15.09.15 \\
                    --pretrained resnet50.safetensors

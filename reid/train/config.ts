@@ -110,7 +110,7 @@ const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epoch
 export const PROFILES: Record<ProfileName, TrainConfig> = {
   /**
    * The CPU-sized default for the embedded synthetic set (this project's choice, measured on it; see
-   * README "Results"): about 12 minutes on 2 cores.
+   * README "Results"): about 11 minutes on 2 cores.
    */
   cpu: {
     ...COMMON,
