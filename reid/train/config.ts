@@ -124,14 +124,15 @@ export const PROFILES: Record<ProfileName, TrainConfig> = {
     iters: 30, // fixed, as Cluster Contrast's 400: most images are DBSCAN outliers early on
     lr: 1e-3, // from scratch (no ImageNet weights): larger than the paper's fine-tuning rate
     stepSize: 6,
-    eps: 0.6, // with the penalty below, ~250-330 of 960 images clustered (~100-200 at 0.5), identity purity alike
+    eps: 0.6, // with the penalty below, ~250-350 of 960 images clustered (~100-200 at 0.5, at higher identity purity)
     k1: 8, // k-reciprocal neighbourhoods must fit ~12 images per identity (Market has ~17, k1 = 30)
     k2: 4,
     // not in the paper: from scratch, raw features cluster by camera (README "Diagnosis"); ALL, seed 1,
     // mAP at epochs 0/4/8: 2.9 -> 5.7 -> 6.3% camera-centred, 2.9 -> 2.9 -> 3.9% raw
     clusterOn: 'camera-centred',
     // not in the paper (in the spirit of CA-Jaccard, Chen et al. CVPR 2024): even camera-centred clusters
-    // are mostly one camera (purity 0.8-0.9); other cameras' neighbours first brings that to ~0.4-0.6.
+    // are mostly one camera (purity 0.6-0.75 at initialisation, 0.9 after training); other cameras'
+    // neighbours first brings that to ~0.4-0.45 at the same identity purity (npm run diagnose).
     // ALL, seed 3, mAP after 8 epochs: 2.8% (eps 0.5, no penalty), 3.9% (eps 0.6), 7.2% (eps 0.6, penalty 0.4)
     sameCameraPenalty: 0.4,
     evalEvery: 4,
