@@ -10,6 +10,7 @@ import type { Float } from '../core/gemm.ts';
 import { dbscan } from './dbscan.ts';
 import { jaccardFromKnn } from './jaccard.ts';
 import { knnParallel } from './knn.ts';
+import type { SameCameraPenalty } from './knn-block.ts';
 import { type PseudoLabels, pseudoLabels } from './pseudo-labels.ts';
 
 export interface ClusterOptions {
@@ -19,6 +20,10 @@ export interface ClusterOptions {
   minSamples?: number;
   /** worker_threads for the k-NN GEMM (default: the machine's parallelism). */
   threads?: number;
+  /** Other cameras' images first in the k-NN lists (knn-block.ts; not in the paper). */
+  sameCamera?: SameCameraPenalty;
+  /** Called after each stage, for progress display. */
+  onStage?: (done: 'knn' | 'jaccard' | 'dbscan') => void;
 }
 
 export interface ClusterResult {
@@ -34,11 +39,14 @@ export async function clusterFeatures(X: Float, N: number, D: number, opts: Clus
   const k1 = opts.k1 ?? 30, k2 = opts.k2 ?? 6, eps = opts.eps ?? 0.4, minSamples = opts.minSamples ?? 4;
   let t = performance.now();
   const lap = () => { const now = performance.now(); const s = (now - t) / 1000; t = now; return s; };
-  const lists = await knnParallel(X, N, D, k1, { threads: opts.threads });
+  const lists = await knnParallel(X, N, D, k1, { threads: opts.threads, sameCamera: opts.sameCamera });
   const knnS = lap();
+  opts.onStage?.('knn');
   const rows = jaccardFromKnn(X, N, D, lists, { k1, k2, maxDist: eps });
   const jaccardS = lap();
+  opts.onStage?.('jaccard');
   const raw = dbscan(rows, eps, minSamples);
   const dbscanS = lap();
+  opts.onStage?.('dbscan');
   return { pseudo: pseudoLabels(raw), raw, seconds: { knn: knnS, jaccard: jaccardS, dbscan: dbscanS }, jaccardEntries: rows.indices.length };
 }

@@ -16,9 +16,7 @@ import { join } from 'node:path';
 import { Rng } from '../../core/random.ts';
 import { backward, noGrad } from '../../core/autograd.ts';
 import { Adam, StepLR } from '../../nn/optim.ts';
-import { knnParallel } from '../../cluster/knn.ts';
-import { jaccardFromKnn } from '../../cluster/jaccard.ts';
-import { dbscan } from '../../cluster/dbscan.ts';
+import { clusterFeatures as clusterPipeline } from '../../cluster/pipeline.ts';
 import { pseudoLabels, type PseudoLabels } from '../../cluster/pseudo-labels.ts';
 import { cameraCentred } from '../../cluster/camera-centre.ts';
 import { ClusterMemory } from '../../cluster/memory.ts';
@@ -81,19 +79,18 @@ export function extractFeatures(model: ReidModel, batcher: ImageBatcher, items: 
   return out;
 }
 
-/** Step 2: features -> pseudo-labels, never holding an N x N matrix; `cams` [N] for the same-camera penalty. */
+/** Step 2: features -> pseudo-labels (cluster/pipeline.ts), with a progress bar; `cams` [N] for the same-camera penalty. */
 export async function clusterFeatures(f: Float32Array, N: number, D: number, c: TrainConfig, reporter: Reporter, cams: ArrayLike<number>): Promise<PseudoLabels> {
   const bar = reporter.phase('clustering', 3, 'steps');
   const k1 = Math.min(c.k1, N);
-  const sameCamera = { cams: Int32Array.from(cams), penalty: c.sameCameraPenalty };
-  const kn = await knnParallel(f, N, D, k1, { threads: c.threads || undefined, sameCamera });
-  bar.update(1, 'k-NN done');
-  const rows = jaccardFromKnn(f, N, D, kn, { k1, k2: Math.min(c.k2, k1), maxDist: c.eps });
-  bar.update(2, 'Jaccard done');
-  const raw = dbscan(rows, c.eps, c.minSamples);
-  bar.update(3);
+  const step = { knn: 1, jaccard: 2, dbscan: 3 };
+  const { pseudo } = await clusterPipeline(f, N, D, {
+    k1, k2: Math.min(c.k2, k1), eps: c.eps, minSamples: c.minSamples, threads: c.threads || undefined,
+    sameCamera: { cams: Int32Array.from(cams), penalty: c.sameCameraPenalty },
+    onStage: (done) => bar.update(step[done], `${done} done`),
+  });
   bar.stop();
-  return pseudoLabels(raw);
+  return pseudo;
 }
 
 export interface Evaluation {
