@@ -47,12 +47,13 @@ const centred = (f: Float32Array, items: readonly ReidItem[]) => cameraCentred(f
 console.log(`${ck ? `checkpoint ${opts.checkpoint}` : `${c.arch} at initialisation (seed ${c.seed})`}, ${data.train.length} training images, eps ${c.eps}, k1 ${c.k1}`);
 console.log('| features clustered | mAP | clusters | outliers | purity by identity | purity by camera |');
 console.log('|---|---|---|---|---|---|');
+const trainCams = data.train.map((it) => it.camid);
 const centredAll = { train: centred(raw.train, data.train), query: centred(raw.query, data.query), gallery: centred(raw.gallery, data.gallery) };
 const rows = [['raw (the paper)', raw, 0], ['camera-centred', centredAll, 0]] as [string, typeof raw, number][];
 if (c.sameCameraPenalty > 0) rows.push([`camera-centred, same-camera penalty ${c.sameCameraPenalty}`, centredAll, c.sameCameraPenalty]);
 for (const [name, f, sameCameraPenalty] of rows) {
   const mAP = evaluate(f.query, f.gallery, D, labelsOf(data.query), labelsOf(data.gallery)).mAP;
-  const pl = await clusterFeatures(f.train, data.train.length, D, { ...c, sameCameraPenalty }, reporter, data.train.map((it) => it.camid));
+  const pl = await clusterFeatures(f.train, data.train.length, D, { ...c, sameCameraPenalty }, reporter, trainCams);
   const purity = (key: 'pid' | 'camid') => clusterPurity(pl.labels, data.train.map((it) => it[key])).toFixed(2);
   console.log(`| ${name} | ${(100 * mAP).toFixed(1)}% | ${pl.K} | ${pl.outliers} | ${purity('pid')} | ${purity('camid')} |`);
 }

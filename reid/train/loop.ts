@@ -157,6 +157,7 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
   let epochsThisRun = 0;
   let final: Evaluation | null = null;
 
+  const cams = data.train.map((it) => it.camid);
   for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
     if (opts.stopAfterEpochs !== undefined && epochsThisRun >= opts.stopAfterEpochs) {
       stoppedEarly = true;
@@ -168,7 +169,6 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     const feats = extractFeatures(model, batcher, data.train, 64, reporter, `epoch ${epoch + 1}: features`);
     const tExtract = performance.now();
     // 2. cluster
-    const cams = data.train.map((it) => it.camid);
     const pl = c.labels === 'ground-truth'
       ? pseudoLabels(data.train.map((it) => it.pid))
       : await clusterFeatures(c.clusterOn === 'camera-centred' ? cameraCentred(feats, N, model.featureDim, cams) : feats, N, model.featureDim, c, reporter, cams);
