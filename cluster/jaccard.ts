@@ -10,7 +10,6 @@
  * Memory: O(N · (|E| · k2 + stored entries)); never an N × N matrix.
  */
 import type { Float } from '../core/gemm.ts';
-import { rowSquaredNorms } from './knn-block.ts';
 import { type KnnLists, knn, knnParallel } from './knn.ts';
 import { type SparseRows, SparseRowsBuilder } from './sparse.ts';
 
@@ -54,7 +53,6 @@ export function kReciprocalSets(kn: KnnLists, k1: number, k: number): Int32Array
 function weightRows(X: Float, N: number, D: number, kn: KnnLists, k1: number): SparseRows {
   const R = kReciprocalSets(kn, k1, k1);
   const Rh = kReciprocalSets(kn, k1, roundHalfEven(k1 / 2));
-  const norms = rowSquaredNorms(X, N, D);
   const inR = new Int32Array(N).fill(-1);
   const inE = new Int32Array(N).fill(-1);
   const E: number[] = [];
@@ -74,19 +72,14 @@ function weightRows(X: Float, N: number, D: number, kn: KnnLists, k1: number): S
       }
     }
     E.sort((a, b) => a - b);
-    // Step 4: V[i, j] = softmax over j in E(i) of −(2 − 2 f_i·f_j). The squared distance d(i, j) of the
-    // k-NN list gives f_i·f_j = (n_i + n_j − d) / 2 where j is in knn[i]; otherwise the dot is computed.
+    // Step 4: V[i, j] = softmax over j in E(i) of −(2 − 2 f_i·f_j), f_i·f_j computed from X for every j.
+    // Not read back from the k-NN lists: those may have been ranked with a same-camera penalty
+    // (knn-block.ts), which must decide who the neighbours are, never their weights (issue 14).
     let maxLogit = -Infinity;
     for (let t = 0; t < E.length; t++) {
       const j = E[t];
-      let dot = NaN;
-      for (let a = 0; a < kn.k; a++) {
-        if (kn.index[i * kn.k + a] === j) { dot = (norms[i] + norms[j] - kn.dist[i * kn.k + a]) / 2; break; }
-      }
-      if (Number.isNaN(dot)) {
-        dot = 0;
-        for (let x = i * D, y = j * D, e = x + D; x < e; x++, y++) dot += X[x] * X[y];
-      }
+      let dot = 0;
+      for (let x = i * D, y = j * D, e = x + D; x < e; x++, y++) dot += X[x] * X[y];
       w[t] = -(2 - 2 * dot);
       if (w[t] > maxLogit) maxLogit = w[t];
     }
@@ -189,7 +182,10 @@ function checkOptions(N: number, kn: KnnLists, k1: number, k2: number): void {
   if (kn.N !== N || kn.k < k1) throw new Error(`jaccard: k-NN lists are [${kn.N}, ${kn.k}], need [N = ${N}, ≥ k1 = ${k1}]`);
 }
 
-/** Steps 2–6 from given k-NN lists (at least k1 per row; only the first k1 are used). */
+/**
+ * Steps 2–6 from given k-NN lists (at least k1 per row; only the first k1 are used). Only the lists'
+ * indices are read, never `kn.dist`: equal neighbour lists give equal rows, whatever ranked them.
+ */
 export function jaccardFromKnn(X: Float, N: number, D: number, kn: KnnLists, opts: JaccardOptions = {}): SparseRows {
   const k1 = opts.k1 ?? 30;
   const k2 = opts.k2 ?? 6;

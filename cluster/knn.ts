@@ -23,14 +23,19 @@ export interface KnnLists {
   k: number;
   /** [N, k] neighbour indices, self first, then ascending by (distance, index). */
   index: Int32Array;
-  /** [N, k] squared Euclidean distances matching `index` (self: 0). */
+  /**
+   * [N, k] true squared Euclidean distances matching `index` (self: 0), never the ranking key: with a
+   * same-camera penalty λ the lists are ranked by d + λ·[c_i = c_j], and λ is taken off again here
+   * (exact up to one rounding of the subtraction). jaccard.ts does not read these (it recomputes
+   * f_i·f_j from X), so the penalty changes which neighbours are found and nothing else.
+   */
   dist: Float64Array;
 }
 
 export interface KnnOptions {
   /** Rows per GEMM block (default 256: a packed 256 × 256 panel pair stays in a 1 MB L2): scratch is block² doubles. */
   block?: number;
-  /** Rank other cameras' images first: d(i, j) + λ where c_i = c_j (knn-block.ts; `dist` then holds the penalised keys). */
+  /** Rank other cameras' images first: key d(i, j) + λ where c_i = c_j (knn-block.ts); `dist` still holds d(i, j). */
   sameCamera?: SameCameraPenalty;
 }
 
@@ -50,8 +55,12 @@ function checkSameCamera(N: number, s: SameCameraPenalty | undefined): SameCamer
   return s.penalty > 0 ? s : null;
 }
 
-/** Sort each row's heap, put i itself first: the final lists. Several heap sets (one per worker) merge here. */
-function finishRows(N: number, k: number, heaps: { heapD: Float64Array; heapI: Int32Array }[]): KnnLists {
+/**
+ * Sort each row's heap by its key, put i itself first: the final lists. Several heap sets (one per
+ * worker) merge here. The heaps hold ranking keys; `dist` gets the true distance (key − λ where the
+ * same-camera penalty applied).
+ */
+function finishRows(N: number, k: number, heaps: { heapD: Float64Array; heapI: Int32Array }[], sameCamera: SameCameraPenalty | null): KnnLists {
   const kk = k - 1;
   const index = new Int32Array(N * k);
   const dist = new Float64Array(N * k);
@@ -66,8 +75,11 @@ function finishRows(N: number, k: number, heaps: { heapD: Float64Array; heapI: I
     index[i * k] = i;
     dist[i * k] = 0;
     for (let t = 0; t < kk; t++) {
-      index[i * k + 1 + t] = order[t][1];
-      dist[i * k + 1 + t] = order[t][0];
+      const j = order[t][1];
+      let d = order[t][0];
+      if (sameCamera && sameCamera.cams[i] === sameCamera.cams[j]) d = Math.max(0, d - sameCamera.penalty);
+      index[i * k + 1 + t] = j;
+      dist[i * k + 1 + t] = d;
     }
   }
   return { N, k, index, dist };
@@ -85,7 +97,7 @@ export function knn(X: Float, N: number, D: number, k: number, opts: KnnOptions 
   const scratch = new Float64Array(block * block);
   const sameCamera = checkSameCamera(N, opts.sameCamera);
   for (const p of blockPairs(N, block)) processBlockPair(X, D, norms, p, kk, heapD, heapI, scratch, sameCamera);
-  return finishRows(N, k, [{ heapD, heapI }]);
+  return finishRows(N, k, [{ heapD, heapI }], sameCamera);
 }
 
 const tsxApi = new URL('../node_modules/tsx/dist/esm/api/index.mjs', import.meta.url);
@@ -138,5 +150,5 @@ export async function knnParallel(X: Float, N: number, D: number, k: number, opt
     worker.once('error', reject);
     worker.once('exit', (code) => { if (!done) reject(new Error(`knn worker ${w} exited (code ${code}) before finishing`)); });
   })));
-  return finishRows(N, k, heaps);
+  return finishRows(N, k, heaps, sameCamera);
 }

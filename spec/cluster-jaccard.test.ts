@@ -1,9 +1,10 @@
 /** cluster/jaccard.ts: the sparse fast path equals the dense transcription of the contract; metric properties. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { jaccardDistance, jaccardDistanceParallel, roundHalfEven } from '../cluster/jaccard.ts';
+import { jaccardDistance, jaccardDistanceParallel, jaccardFromKnn, roundHalfEven } from '../cluster/jaccard.ts';
+import { type KnnLists, knn } from '../cluster/knn.ts';
 import { densify } from '../cluster/sparse.ts';
-import { TestRng, clusteredFeatures, jaccardReference } from './reference/cluster-reference.ts';
+import { TestRng, clusteredFeatures, jaccardReference, sqDistReference } from './reference/cluster-reference.ts';
 
 const shape = fc.record({
   N: fc.integer({ min: 2, max: 45 }),
@@ -44,6 +45,49 @@ describe('jaccard distance', () => {
           expect(d[i * N + j]).toBeLessThanOrEqual(1);
         }
       }
+    }), { numRuns: 60 });
+  });
+
+  // Issue 14: the same-camera penalty λ (knn-block.ts) must change which neighbours are found, never
+  // the f_i·f_j that the weights of step 4 use.
+  const penalised = fc.record({
+    s: shape,
+    cameras: fc.integer({ min: 1, max: 4 }),
+    penalty: fc.double({ min: 0, max: 3, noNaN: true }),
+  });
+  const camsOf = (N: number, cameras: number, seed: number) => Int32Array.from({ length: N }, (_, i) => (i * 5 + seed) % cameras);
+  const rowsEqual = (a: ReturnType<typeof jaccardFromKnn>, b: ReturnType<typeof jaccardFromKnn>) => {
+    expect(Array.from(a.indptr)).toEqual(Array.from(b.indptr));
+    expect(Array.from(a.indices)).toEqual(Array.from(b.indices));
+    expect(Array.from(a.values)).toEqual(Array.from(b.values));
+  };
+
+  it('equal neighbour lists give equal Jaccard rows, with or without λ', () => {
+    fc.assert(fc.property(penalised, ({ s, cameras, penalty }) => {
+      const { X, k1, k2 } = instance(s);
+      const N = s.N;
+      const cams = camsOf(N, cameras, s.seed);
+      const withPenalty = knn(X, N, s.D, k1, { sameCamera: { cams, penalty } });
+      // The same lists, as a k-NN that never heard of λ would hand them over (true squared distances).
+      const sq = sqDistReference(X, N, s.D);
+      const plain: KnnLists = { N, k: k1, index: withPenalty.index.slice(), dist: Float64Array.from(withPenalty.index, (j, t) => sq[Math.floor(t / k1) * N + j]) };
+      rowsEqual(jaccardFromKnn(X, N, s.D, withPenalty, { k1, k2 }), jaccardFromKnn(X, N, s.D, plain, { k1, k2 }));
+      // One camera: λ shifts every key alike, so the lists are the unpenalised ones, and so are the rows.
+      const one = new Int32Array(N);
+      const shifted = knn(X, N, s.D, k1, { sameCamera: { cams: one, penalty } });
+      const unshifted = knn(X, N, s.D, k1);
+      expect(Array.from(shifted.index)).toEqual(Array.from(unshifted.index));
+      rowsEqual(jaccardFromKnn(X, N, s.D, shifted, { k1, k2 }), jaccardFromKnn(X, N, s.D, unshifted, { k1, k2 }));
+    }), { numRuns: 60 });
+  });
+
+  it('with a same-camera penalty equals the reference whose penalty only ranks the k-NN lists', () => {
+    fc.assert(fc.property(penalised, ({ s, cameras, penalty }) => {
+      const { X, k1, k2 } = instance(s);
+      const cams = camsOf(s.N, cameras, s.seed);
+      const got = densify(jaccardFromKnn(X, s.N, s.D, knn(X, s.N, s.D, k1, { sameCamera: { cams, penalty } }), { k1, k2 }), 1);
+      const want = jaccardReference(X, s.N, s.D, k1, k2, cams, penalty);
+      for (let t = 0; t < want.length; t++) expect(Math.abs(got[t] - want[t])).toBeLessThan(1e-9);
     }), { numRuns: 60 });
   });
 

@@ -37,9 +37,13 @@ function aroundHalf(k1: number): number {
   return Number.isInteger(h) ? h : (Math.floor(h) % 2 === 0 ? Math.floor(h) : Math.ceil(h));
 }
 
-/** The contract's "jaccard_distance in detail", step by step, with a dense V and a dense result. */
-export function jaccardReference(X: ArrayLike<number>, N: number, D: number, k1: number, k2: number): Float64Array {
-  const knn = knnReference(X, N, D, k1);
+/**
+ * The contract's "jaccard_distance in detail", step by step, with a dense V and a dense result.
+ * With camera ids and a same-camera penalty λ the k-NN lists of step 1 are ranked by d + λ·[c_i = c_j]
+ * (knnReference) and nothing else changes: the weights of step 4 use the true f_i·f_j.
+ */
+export function jaccardReference(X: ArrayLike<number>, N: number, D: number, k1: number, k2: number, cams?: ArrayLike<number>, penalty = 0): Float64Array {
+  const knn = knnReference(X, N, D, k1, cams, penalty);
   const R = (i: number, k: number): number[] => {
     const cut = Math.min(k + 1, k1);
     return knn[i].slice(0, cut).filter((j) => knn[j].slice(0, cut).includes(i));
