@@ -39,15 +39,26 @@ export interface MLAOptions {
 
 export const MLA_DEFAULTS: MLAOptions = { pla: false, hla: false, dla: false, blocks: 'all', heads: 4, ck: 64, plaChannels: 'C', hlaScale: 'invsqrt' };
 
-/** The paper's ablation rows as option sets (Tables 5 and 6). */
-export const ABLATION_ROWS: Record<string, Pick<MLAOptions, 'pla' | 'hla' | 'dla'>> = {
+/** Which of the three modules are on. */
+export type ModuleSet = Readonly<Pick<MLAOptions, 'pla' | 'hla' | 'dla'>>;
+
+/**
+ * The paper's ablation rows (Tables 6 and 7: baseline, HLA, PLA, PLA+HLA, DLA, ALL), in the paper's
+ * order, as module sets. The one definition: `npm run ablation` (reid/train/ablation.ts) runs these
+ * rows and the backbone test builds each of them.
+ */
+export const ABLATION_ROWS = {
   baseline: { pla: false, hla: false, dla: false },
-  hla: { pla: false, hla: true, dla: false },
-  pla: { pla: true, hla: false, dla: false },
-  'pla+hla': { pla: true, hla: true, dla: false },
-  dla: { pla: false, hla: false, dla: true },
-  all: { pla: true, hla: true, dla: true },
-};
+  HLA: { pla: false, hla: true, dla: false },
+  PLA: { pla: true, hla: false, dla: false },
+  'PLA+HLA': { pla: true, hla: true, dla: false },
+  DLA: { pla: false, hla: false, dla: true },
+  ALL: { pla: true, hla: true, dla: true },
+} as const satisfies Record<string, ModuleSet>;
+
+export type AblationRow = keyof typeof ABLATION_ROWS;
+
+export const ABLATION_ROW_NAMES = Object.keys(ABLATION_ROWS) as AblationRow[];
 
 export function anyMLA(o: MLAOptions): boolean {
   return o.pla || o.hla || o.dla;

@@ -1,83 +1,96 @@
 /**
- * `npm run ablation -- [--seeds 1,2] [--rows baseline,PLA,...] [--jobs 1] [--out runs/ablation] [--table-only] [-- train flags...]`:
- * the paper's ablation (Tables 6 and 7: baseline, PLA, DLA, PLA+HLA, ALL) on the default profile,
- * each row trained once per seed (`--jobs` runs at a time, the cores shared among them), then one
- * Markdown table of the final mAP and CMC (mean over seeds, and each seed) beside the mAP before
- * training. `--rows` trains only those rows (the table still shows every row that has runs).
- * `--table-only` rebuilds the table from the runs' metrics.jsonl. Any further flags
- * (e.g. `--confound 0.9`) go to every run, as `npm run train` would take them.
+ * `npm run ablation -- [options] [-- train flags...]`: the paper's ablation (Tables 6 and 7: the six
+ * rows of nn/attention/mla.ts ABLATION_ROWS) on the default profile, each row trained once per seed
+ * (`--jobs` runs at a time, the cores shared among them), then the table of the final mAP and CMC:
+ * mean over seeds with a 95 % t-interval (reid/train/confidence.ts), each seed, and the mAP before
+ * training; printed as Markdown and written as <out>/ablation.json and <out>/ablation.png.
+ * `--help` prints the usage and trains nothing.
  */
-import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { spawn } from 'node:child_process';
-import type { EpochMetrics } from './checkpoint.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ABLATION_ROWS, ABLATION_ROW_NAMES, type AblationRow } from '../../nn/attention/mla.ts';
+import { collectAblation, formatAblation, runDir } from './ablation-table.ts';
+import { drawAblation } from './ablation-plot.ts';
 
-export const ROWS: [string, string[]][] = [
-  ['baseline', ['--baseline']],
-  ['PLA', ['--no-hla', '--no-dla']],
-  ['DLA', ['--no-pla', '--no-hla']],
-  ['PLA+HLA', ['--no-dla']],
-  ['ALL', []],
-];
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
+/** Train flags of one row: every module named explicitly, so the profile's defaults do not matter. */
+export function rowFlags(row: AblationRow): string[] {
+  const m = ABLATION_ROWS[row];
+  return (['pla', 'hla', 'dla'] as const).map((k) => (m[k] ? `--${k}` : `--no-${k}`));
 }
 
-const seeds = arg('--seeds', '1,2').split(',').map(Number);
-const rowNames = arg('--rows', ROWS.map(([row]) => row).join(',')).split(',');
-for (const name of rowNames) {
-  if (!ROWS.some(([row]) => row === name)) throw new Error(`--rows: unknown row '${name}' (rows: ${ROWS.map(([row]) => row).join(', ')})`);
-}
-const out = arg('--out', 'runs/ablation');
-const dash = process.argv.indexOf('--');
-const extra = dash >= 0 ? process.argv.slice(dash + 1) : [];
-const dirOf = (row: string, seed: number) => join(out, `${row.toLowerCase()}-s${seed}`);
+/** The paper's clustering (section 3): raw features, plain k-NN. */
+export const RAW_CLUSTERING = ['--cluster-on', 'raw', '--same-camera-penalty', '0'];
+
+const list = (flag: string, parse: (s: string) => unknown, expected: string) => (v: string) => v.split(',').map((s) => {
+  const x = parse(s.trim());
+  if (x === undefined) throw new InvalidArgumentError(`${flag}: '${s}' is not ${expected}`);
+  return x;
+});
+
+const program = new Command('npm run ablation --')
+  .description('The paper\'s ablation (Tables 6/7): baseline, HLA, PLA, PLA+HLA, DLA, ALL, each trained once per seed with `npm run train`,\n' +
+    'then mean and 95 % confidence interval (Student t over seeds) of mAP and rank-1 per row, as a table, JSON and PNG.')
+  .option('--seeds <list>', 'seeds, comma-separated', list('--seeds', (s) => (/^\d+$/.test(s) ? Number(s) : undefined), 'a seed (a non-negative integer)'), [1, 2, 3, 4, 5])
+  .option('--rows <list>', `rows to train (the table shows every row with runs): ${ABLATION_ROW_NAMES.join(',')}`,
+    list('--rows', (s) => ABLATION_ROW_NAMES.find((r) => r.toLowerCase() === s.toLowerCase()), `a row (${ABLATION_ROW_NAMES.join(', ')})`), [...ABLATION_ROW_NAMES])
+  .option('--jobs <n>', 'training runs at a time (the cores are shared among them)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--jobs needs a positive integer, got '${v}'`);
+    return n;
+  }, 1)
+  .addOption(new Option('--clustering <which>', `profile: the profile's clustering; raw: the paper's (adds ${RAW_CLUSTERING.join(' ')} to every run)`)
+    .choices(['profile', 'raw']).default('profile'))
+  .option('--out <dir>', 'folder of the runs (<out>/<row>-s<seed>) and of ablation.json / ablation.png (default runs/ablation, runs/ablation-raw with --clustering raw)')
+  .option('--table-only', 'train nothing: rebuild the table, JSON and PNG from the runs\' metrics.jsonl')
+  .addHelpText('after', `
+Flags after a second -- go to every training run, as npm run train takes them.
+The interval: mean ± t(0.975, n-1) · s / sqrt(n), s the sample standard deviation of the n seeds' values.
+
+Examples:
+  npm run ablation                                       # 6 rows x seeds 1-5, the default (cpu) profile
+  npm run ablation -- --clustering raw --jobs 2          # the paper's raw clustering, two runs at a time
+  npm run ablation -- --rows HLA --seeds 1,2,3 -- --epochs 4 --confound 0.9
+  npm run ablation -- --table-only                       # table, JSON and PNG from finished runs`);
 
 /** One training run; its output goes to <dir>/train.log when it shares the terminal with others. */
-function train(row: string, flags: string[], seed: number, jobs: number): Promise<void> {
-  const dir = dirOf(row, seed);
+function train(out: string, row: AblationRow, flags: string[], seed: number, jobs: number): Promise<void> {
+  const dir = runDir(out, row, seed);
   mkdirSync(dir, { recursive: true });
   const log = jobs > 1 ? openSync(join(dir, 'train.log'), 'w') : 'inherit';
   const threads = String(Math.max(1, Math.floor(availableParallelism() / jobs)));
   console.log(`== ${row}, seed ${seed}${jobs > 1 ? ` (log: ${join(dir, 'train.log')})` : ''}`);
-  const child = spawn('npx', ['tsx', 'reid/train/cli.ts', '--seed', String(seed), ...flags, '--no-pictures', '--out', dir, ...extra],
+  const child = spawn('npx', ['tsx', 'reid/train/cli.ts', '--seed', String(seed), ...rowFlags(row), '--no-pictures', '--out', dir, ...flags],
     { stdio: ['ignore', log, log], env: { ...process.env, MLA_THREADS: threads } });
   return new Promise((resolve, reject) => child.on('exit', (code) =>
-    (code === 0 ? resolve() : reject(new Error(`${row}, seed ${seed}: training exited with status ${code}`)))));
+    (code === 0 ? resolve() : reject(new Error(`${row}, seed ${seed}: training exited with status ${code} (see ${jobs > 1 ? join(dir, 'train.log') : 'above'})`)))));
 }
 
-if (!process.argv.includes('--table-only')) {
-  const jobs = Math.max(1, Number(arg('--jobs', '1')));
-  const queue = seeds.flatMap((seed) => ROWS.filter(([row]) => rowNames.includes(row)).map(([row, flags]) => () => train(row, flags, seed, jobs)));
-  const worker = async () => { for (let job = queue.shift(); job; job = queue.shift()) await job(); };
-  try {
-    await Promise.all(Array.from({ length: jobs }, worker));
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(1);
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const dash = argv.indexOf('--');
+  const extra = dash >= 0 ? argv.slice(dash + 1) : [];
+  program.parse(dash >= 0 ? argv.slice(0, dash) : argv, { from: 'user' });
+  const o = program.opts<{ seeds: number[]; rows: AblationRow[]; jobs: number; clustering: 'profile' | 'raw'; out?: string; tableOnly?: boolean }>();
+  const out = o.out ?? (o.clustering === 'raw' ? 'runs/ablation-raw' : 'runs/ablation');
+  const trainFlags = [...(o.clustering === 'raw' ? RAW_CLUSTERING : []), ...extra];
+  if (!o.tableOnly) {
+    const queue = o.seeds.flatMap((seed) => o.rows.map((row) => () => train(out, row, trainFlags, seed, o.jobs)));
+    const worker = async () => { for (let job = queue.shift(); job; job = queue.shift()) await job(); };
+    await Promise.all(Array.from({ length: o.jobs }, worker));
   }
+  const table = collectAblation(out, o.seeds, { clustering: o.clustering === 'raw' ? 'raw (the paper)' : 'the profile\'s', trainFlags });
+  if (table.rows.every((r) => r.stats === null)) console.log(`\nno finished run under ${out} for seeds ${o.seeds.join(',')} (train them without --table-only)`);
+  console.log(['', ...formatAblation(table)].join('\n'));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'ablation.json'), `${JSON.stringify(table, null, 2)}\n`);
+  drawAblation(table).save(join(out, 'ablation.png'));
+  console.log(`\nwritten: ${join(out, 'ablation.json')}, ${join(out, 'ablation.png')}`);
 }
 
-type Scores = Pick<EpochMetrics, 'epoch' | 'mAP' | 'rank1' | 'rank5' | 'rank10'>;
-const pct = (v: number) => (100 * v).toFixed(1);
-console.log('\n| method | mAP | rank-1 | rank-5 | rank-10 | mAP per seed | mAP before training |');
-console.log('|---|---|---|---|---|---|---|');
-for (const [row] of ROWS) {
-  const runs = seeds.map((s) => {
-    const file = join(dirOf(row, s), 'metrics.jsonl');
-    if (!existsSync(file)) return null;
-    const evaluated = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Scores).filter((m) => m.mAP !== undefined);
-    const final = evaluated.at(-1);
-    return final && final.epoch > 0 ? { final, start: evaluated.find((m) => m.epoch === 0) } : null;
-  }).filter((r) => r !== null);
-  if (runs.length === 0) {
-    console.log(`| ${row} | (no run) | | | | | |`);
-    continue;
-  }
-  const mean = (k: 'mAP' | 'rank1' | 'rank5' | 'rank10') => runs.reduce((a, r) => a + r.final[k]!, 0) / runs.length;
-  const starts = runs.map((r) => (r.start ? pct(r.start.mAP!) : '-')).join(' / ');
-  console.log(`| ${row} | ${pct(mean('mAP'))} | ${pct(mean('rank1'))} | ${pct(mean('rank5'))} | ${pct(mean('rank10'))} | ${runs.map((r) => pct(r.final.mAP!)).join(' / ')} | ${starts} |`);
-}
+main().catch((e: Error) => {
+  console.error(`npm run ablation: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,106 @@
+/**
+ * The ablation table from the runs' metrics.jsonl files: per row (nn/attention/mla.ts ABLATION_ROWS)
+ * the final evaluation of each seed, and the mean with a 95 % t-interval over seeds (confidence.ts)
+ * of mAP, rank-1, rank-5 and rank-10; as a Markdown table and as JSON. No training here.
+ *
+ * A run's final evaluation is the last metrics.jsonl line with an mAP at an epoch > 0; its "before
+ * training" value is the epoch-0 line. A missing file means the run has not been made (left out);
+ * an unreadable one is an error naming the file and line.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ABLATION_ROWS, type AblationRow, type ModuleSet } from '../../nn/attention/mla.ts';
+import { INTERVAL_FORMULA, type Interval, meanInterval } from './confidence.ts';
+
+export const METRICS = ['mAP', 'rank1', 'rank5', 'rank10'] as const;
+export type Metric = (typeof METRICS)[number];
+type Scores = Record<Metric, number>;
+
+export interface SeedResult extends Scores {
+  seed: number;
+  /** Epoch of the final evaluation. */
+  epoch: number;
+  /** mAP before training (epoch 0), when evaluated. */
+  startMAP: number | null;
+}
+
+export interface RowSummary {
+  row: AblationRow;
+  modules: ModuleSet;
+  seeds: SeedResult[];
+  /** Mean and 95 % interval over seeds; null when the row has no finished run. */
+  stats: Record<Metric, Interval> | null;
+}
+
+export interface AblationTable {
+  /** What the runs were given beyond the row's modules (e.g. the clustering flags). */
+  setting: { clustering: string; trainFlags: string[] };
+  level: number;
+  formula: string;
+  rows: RowSummary[];
+}
+
+/** Folder of one run: <out>/<row in lower case>-s<seed> (e.g. runs/ablation/pla+hla-s3). */
+export const runDir = (out: string, row: string, seed: number): string => join(out, `${row.toLowerCase()}-s${seed}`);
+
+/** The final and the starting evaluation of one run, or null when it has none after epoch 0. */
+export function readRun(file: string, seed: number): SeedResult | null {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  let final: (Scores & { epoch: number }) | null = null;
+  let startMAP: number | null = null;
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
+    }
+    if (typeof m.epoch !== 'number') throw new Error(`${file}:${i + 1}: no "epoch" number`);
+    if (m.mAP === undefined) return;
+    for (const k of METRICS) {
+      if (typeof m[k] !== 'number' || !Number.isFinite(m[k])) throw new Error(`${file}:${i + 1}: "${k}" is ${JSON.stringify(m[k])}, expected a number`);
+    }
+    if (m.epoch === 0) startMAP = m.mAP as number;
+    else final = { epoch: m.epoch, mAP: m.mAP as number, rank1: m.rank1 as number, rank5: m.rank5 as number, rank10: m.rank10 as number };
+  });
+  return final ? { seed, ...(final as Scores & { epoch: number }), startMAP } : null;
+}
+
+/** Every row's finished runs under `out` for `seeds`, with means and intervals. */
+export function collectAblation(out: string, seeds: readonly number[], setting: AblationTable['setting'], level = 0.95): AblationTable {
+  const rows = (Object.keys(ABLATION_ROWS) as AblationRow[]).map((row): RowSummary => {
+    const results = seeds.flatMap((seed) => {
+      const file = join(runDir(out, row, seed), 'metrics.jsonl');
+      const r = existsSync(file) ? readRun(file, seed) : null;
+      return r ? [r] : [];
+    });
+    const stats = results.length === 0 ? null
+      : Object.fromEntries(METRICS.map((k) => [k, meanInterval(results.map((r) => r[k]), level)])) as Record<Metric, Interval>;
+    return { row, modules: ABLATION_ROWS[row], seeds: results, stats };
+  });
+  return { setting, level, formula: INTERVAL_FORMULA, rows };
+}
+
+const pct = (v: number) => (100 * v).toFixed(1);
+/** "7.7 ± 2.1" (or "7.7" for one seed). */
+const withHalf = (s: Interval) => (s.half === null ? pct(s.mean) : `${pct(s.mean)} ± ${pct(s.half)}`);
+
+/** The table as Markdown lines (values in %). */
+export function formatAblation(t: AblationTable): string[] {
+  const lines = [
+    `| method | seeds | mAP (95 % CI) | rank-1 (95 % CI) | rank-5 | rank-10 | mAP per seed | mAP before training |`,
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of t.rows) {
+    if (!r.stats) { lines.push(`| ${r.row} | 0 | (no run) | | | | | |`); continue; }
+    const s = r.stats;
+    const starts = r.seeds.map((x) => (x.startMAP === null ? '-' : pct(x.startMAP))).join(' / ');
+    lines.push(`| ${r.row} | ${s.mAP.n} | ${withHalf(s.mAP)} | ${withHalf(s.rank1)} | ${pct(s.rank5.mean)} | ${pct(s.rank10.mean)} | ` +
+      `${r.seeds.map((x) => pct(x.mAP)).join(' / ')} | ${starts} |`);
+  }
+  const epochs = [...new Set(t.rows.flatMap((r) => r.seeds.map((x) => x.epoch)))];
+  lines.push('', `Values in %, final evaluation (epoch ${epochs.join(', ') || '-'}); ± is the half-width of the ${Math.round(t.level * 100)} % ` +
+    `interval: ${t.formula}. Clustering: ${t.setting.clustering}${t.setting.trainFlags.length ? `; train flags: ${t.setting.trainFlags.join(' ')}` : ''}.`);
+  return lines;
+}

@@ -1,0 +1,130 @@
+/** npm run ablation without training: the t-interval math, the table and JSON from synthetic metrics.jsonl files, --help, --table-only. */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { ABLATION_ROWS, ABLATION_ROW_NAMES } from '../nn/attention/mla.ts';
+import { collectAblation, formatAblation, readRun, runDir } from '../reid/train/ablation-table.ts';
+import { meanInterval, studentTCdf, studentTQuantile } from '../reid/train/confidence.ts';
+
+/** scipy.stats.t.ppf(0.975, df), scipy 1.10. */
+const T975: [number, number][] = [[1, 12.706204736174698], [2, 4.302652729749464], [3, 3.182446305284263], [4, 2.7764451051977987],
+  [9, 2.2621571628540993], [29, 2.045229642132703], [100, 1.9839715184496334]];
+
+describe('t-interval', () => {
+  it('t quantiles equal scipy\'s', () => {
+    for (const [df, want] of T975) expect(Math.abs(studentTQuantile(0.975, df) - want)).toBeLessThan(1e-9 * want);
+  });
+
+  it('quantiles equal the closed forms for 1 and 2 degrees of freedom, and invert the CDF', () => {
+    fc.assert(fc.property(fc.double({ min: 0.001, max: 0.999, noNaN: true }), fc.double({ min: 0.5, max: 200, noNaN: true }), (p, df) => {
+      // ν = 1 (Cauchy): tan(π(p − ½)); ν = 2: (2p − 1) / √(2p(1 − p))
+      expect(studentTQuantile(p, 1)).toBeCloseTo(Math.tan(Math.PI * (p - 0.5)), 7);
+      expect(studentTQuantile(p, 2)).toBeCloseTo((2 * p - 1) / Math.sqrt(2 * p * (1 - p)), 9);
+      expect(studentTCdf(studentTQuantile(p, df), df)).toBeCloseTo(p, 10);
+    }), { numRuns: 100 });
+  });
+
+  it('mean ± t(0.975, n−1)·s/√n, by hand for 5 values', () => {
+    const v = [0.1, 0.2, 0.3, 0.4, 0.5];
+    const r = meanInterval(v);
+    const s = Math.sqrt((0.04 + 0.01 + 0 + 0.01 + 0.04) / 4); // 0.1581...
+    expect(r.mean).toBeCloseTo(0.3, 15);
+    expect(r.sd).toBeCloseTo(s, 15);
+    expect(r.half).toBeCloseTo((2.7764451051977987 * s) / Math.sqrt(5), 12);
+    expect(r.lo! + r.hi!).toBeCloseTo(0.6, 15);
+  });
+
+  it('one value has no interval; equal values a zero-width one; bad input is named', () => {
+    expect(meanInterval([0.4])).toMatchObject({ n: 1, mean: 0.4, half: null, lo: null, hi: null });
+    expect(meanInterval([0.25, 0.25, 0.25]).half).toBe(0);
+    expect(() => meanInterval([])).toThrow(/no values/);
+    expect(() => meanInterval([1, NaN])).toThrow(/non-finite/);
+  });
+});
+
+/** A metrics.jsonl as the training loop writes it: epoch 0 evaluation, epochs without evaluation, the last with one. */
+function writeRun(out: string, row: string, seed: number, start: number, final: number) {
+  const dir = runDir(out, row, seed);
+  mkdirSync(dir, { recursive: true });
+  const lines = [
+    { epoch: 0, mAP: start, rank1: start, rank5: start, rank10: start, seconds: 1 },
+    { epoch: 1, clusters: 10, outliers: 5, loss: 3, lr: 1e-3, seconds: 2 },
+    { epoch: 2, clusters: 11, outliers: 4, loss: 2, lr: 1e-3, seconds: 2, mAP: final, rank1: final + 0.01, rank5: final + 0.1, rank10: final + 0.2 },
+  ];
+  writeFileSync(join(dir, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+}
+
+function syntheticRuns(): string {
+  const out = mkdtempSync(join(tmpdir(), 'ablation-'));
+  ABLATION_ROW_NAMES.forEach((row, r) => {
+    if (row === 'DLA') return; // one row without runs
+    for (const seed of [1, 2, 3]) writeRun(out, row, seed, 0.02, 0.05 + 0.01 * r + 0.002 * seed);
+  });
+  writeRun(out, 'DLA', 7, 0.03, 0.2); // a seed not asked for is not read
+  return out;
+}
+
+describe('ablation table', () => {
+  it('every one of the paper\'s six rows is defined once, in its order', () => {
+    expect(ABLATION_ROW_NAMES).toEqual(['baseline', 'HLA', 'PLA', 'PLA+HLA', 'DLA', 'ALL']);
+    expect(ABLATION_ROWS.HLA).toEqual({ pla: false, hla: true, dla: false });
+  });
+
+  it('means and intervals per row from metrics.jsonl files; rows without runs say so', () => {
+    const out = syntheticRuns();
+    const t = collectAblation(out, [1, 2, 3], { clustering: 'raw (the paper)', trainFlags: ['--cluster-on', 'raw'] });
+    expect(t.rows.map((r) => r.row)).toEqual(ABLATION_ROW_NAMES);
+    const hla = t.rows[1];
+    expect(hla.seeds.map((s) => s.seed)).toEqual([1, 2, 3]);
+    expect(hla.seeds.map((s) => s.epoch)).toEqual([2, 2, 2]);
+    expect(hla.seeds[0].startMAP).toBe(0.02);
+    const want = meanInterval([0.062, 0.064, 0.066]);
+    expect(hla.stats!.mAP.mean).toBeCloseTo(0.064, 15);
+    expect(hla.stats!.mAP.half).toBeCloseTo(want.half!, 15);
+    expect(hla.stats!.rank1.mean).toBeCloseTo(0.074, 15);
+    expect(t.rows[4]).toMatchObject({ row: 'DLA', seeds: [], stats: null });
+    const md = formatAblation(t);
+    expect(md[2]).toBe(`| baseline | 3 | 5.4 ± ${(100 * meanInterval([0.052, 0.054, 0.056]).half!).toFixed(1)} | 6.4 ± 0.5 | 15.4 | 25.4 | 5.2 / 5.4 / 5.6 | 2.0 / 2.0 / 2.0 |`);
+    expect(md[6]).toBe('| DLA | 0 | (no run) | | | | | |');
+    expect(md.at(-1)).toMatch(/epoch 2.*t\(0\.975, n−1\).*raw \(the paper\).*--cluster-on raw/);
+    // JSON round trip keeps every number
+    expect(JSON.parse(JSON.stringify(t))).toEqual(t);
+  });
+
+  it('a broken metrics line is an error naming the file and line', () => {
+    const out = mkdtempSync(join(tmpdir(), 'ablation-bad-'));
+    const f = join(out, 'metrics.jsonl');
+    writeFileSync(f, '{"epoch":0,"mAP":0.1,"rank1":0.1,"rank5":0.1,"rank10":0.1}\n{"epoch":1,"mAP":0.2,\n');
+    expect(() => readRun(f, 1)).toThrow(new RegExp(`${f.replace(/[/\\.]/g, '\\$&')}:2: not a JSON line`));
+    writeFileSync(f, '{"epoch":0,"mAP":0.1,"rank1":0.1,"rank5":0.1,"rank10":0.1}\n');
+    expect(readRun(f, 1)).toBeNull(); // evaluated before training only: not a finished run
+  });
+});
+
+describe('npm run ablation (no training)', () => {
+  const run = (...args: string[]) => execFileSync('npx', ['tsx', 'reid/train/ablation.ts', ...args], { encoding: 'utf8' });
+
+  it('--help prints the usage and trains nothing', () => {
+    const out = mkdtempSync(join(tmpdir(), 'ablation-help-'));
+    const text = run('--help', '--out', out);
+    expect(text).toMatch(/Usage: npm run ablation/);
+    expect(text).toMatch(/--clustering/);
+    expect(text).toMatch(/t\(0\.975, n-1\)/);
+    expect(() => readFileSync(join(out, 'ablation.json'))).toThrow(/ENOENT/);
+  });
+
+  it('--table-only writes the table as JSON and as a PNG', () => {
+    const out = syntheticRuns();
+    const text = run('--table-only', '--seeds', '1,2,3', '--clustering', 'raw', '--out', out, '--', '--epochs', '2');
+    expect(text).toMatch(/\| PLA\+HLA \| 3 \|/);
+    const json = JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8'));
+    expect(json.setting.trainFlags).toEqual(['--cluster-on', 'raw', '--same-camera-penalty', '0', '--epochs', '2']);
+    expect(json.rows).toHaveLength(6);
+    const png = PNG.sync.read(readFileSync(join(out, 'ablation.png')));
+    expect(png.width).toBeGreaterThan(300);
+  });
+});
