@@ -23,8 +23,6 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-const BYTES: Record<StDType, number> = { F32: 4, F64: 8, I64: 8 };
-
 export class SafetensorsError extends Error {
   constructor(file: string, message: string, tensor?: string) {
     super(`${file}${tensor ? ` (tensor '${tensor}')` : ''}: ${message}`);
@@ -32,8 +30,31 @@ export class SafetensorsError extends Error {
   }
 }
 
-/** Parse a safetensors byte buffer; `file` is only used to name the source in errors. */
-export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsFile {
+/** Bytes per element of every safetensors dtype (the header is checked against these). */
+export const ST_DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+export interface StHeaderEntry {
+  dtype: string;
+  shape: number[];
+  /** Byte range of the tensor's data, relative to `dataStart`. */
+  begin: number;
+  end: number;
+}
+
+export interface StHeader {
+  entries: [string, StHeaderEntry][];
+  metadata: Record<string, string>;
+  /** Offset of the data section in the file (8 + header length). */
+  dataStart: number;
+}
+
+/**
+ * The one safetensors header parser of the project (core/safetensors.ts, nn/weights.ts and
+ * reid/train/checkpoint.ts all read through it): length, JSON, and for every tensor its dtype
+ * (`dtypes`: the ones the caller can read), shape and byte range, checked against each other and
+ * against the file's size. Every error names the file, and the tensor where one is at fault.
+ */
+export function readSafetensorsHeader(bytes: Uint8Array, file = '<buffer>', dtypes: readonly string[] = Object.keys(ST_DTYPE_BYTES)): StHeader {
   if (bytes.length < 8) throw new SafetensorsError(file, `truncated: ${bytes.length} bytes, expected at least 8`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
@@ -51,37 +72,51 @@ export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): Safetens
   }
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, StTensor>();
+  const entries: [string, StHeaderEntry][] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
+      const m = entry ?? {};
+      if (typeof m !== 'object' || Array.isArray(m) || !Object.values(m).every((v) => typeof v === 'string')) {
+        throw new SafetensorsError(file, 'corrupt header: __metadata__ must map names to strings');
+      }
+      metadata = m as Record<string, string>;
       continue;
     }
     const { dtype, shape, data_offsets } = (entry ?? {}) as { dtype?: string; shape?: number[]; data_offsets?: number[] };
-    if (dtype !== 'F32' && dtype !== 'F64' && dtype !== 'I64') {
-      throw new SafetensorsError(file, `unsupported dtype ${JSON.stringify(dtype)} (supported: F32, F64, I64)`, name);
+    if (typeof dtype !== 'string' || !dtypes.includes(dtype) || !(dtype in ST_DTYPE_BYTES)) {
+      throw new SafetensorsError(file, `unsupported dtype ${JSON.stringify(dtype)} (supported: ${dtypes.join(', ')})`, name);
     }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new SafetensorsError(file, `invalid shape ${JSON.stringify(shape)}`, name);
     }
-    if (!Array.isArray(data_offsets) || data_offsets.length !== 2) {
+    if (!Array.isArray(data_offsets) || data_offsets.length !== 2 || !data_offsets.every((o) => Number.isInteger(o))) {
       throw new SafetensorsError(file, `invalid data_offsets ${JSON.stringify(data_offsets)}`, name);
     }
     const [begin, end] = data_offsets;
     const count = shape.reduce((a, b) => a * b, 1);
-    const want = count * BYTES[dtype];
+    const want = count * ST_DTYPE_BYTES[dtype];
     if (end - begin !== want) {
       throw new SafetensorsError(file, `shape [${shape}] of ${dtype} needs ${want} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`, name);
     }
     if (begin < 0 || end > dataLen) {
       throw new SafetensorsError(file, `truncated: data_offsets [${begin}, ${end}] run past the ${dataLen} data bytes in the file`, name);
     }
+    entries.push([name, { dtype, shape: [...shape], begin, end }]);
+  }
+  return { entries, metadata, dataStart };
+}
+
+/** Parse a safetensors byte buffer (F32, F64, I64); `file` is only used to name the source in errors. */
+export function parseSafetensors(bytes: Uint8Array, file = '<buffer>'): SafetensorsFile {
+  const { entries, metadata, dataStart } = readSafetensorsHeader(bytes, file, ['F32', 'F64', 'I64']);
+  const tensors = new Map<string, StTensor>();
+  for (const [name, { dtype, shape, begin, end }] of entries) {
     // Copy into an aligned buffer (the data section need not be 8-byte aligned).
     // (Uint8Array.from, not .slice: a Node Buffer's slice is a view of the shared pool.)
     const raw = Uint8Array.from(bytes.subarray(dataStart + begin, dataStart + end));
     const data = dtype === 'F32' ? new Float32Array(raw.buffer) : dtype === 'F64' ? new Float64Array(raw.buffer) : new BigInt64Array(raw.buffer);
-    tensors.set(name, { dtype, shape: [...shape], data });
+    tensors.set(name, { dtype: dtype as StDType, shape, data });
   }
   return { tensors, metadata };
 }
@@ -132,6 +167,9 @@ export function writeSafetensors(path: string, tensors: Iterable<[string, StTens
   const bytes = encodeSafetensors(tensors, metadata);
   writeFileAtomic(path, bytes);
 }
+
+/** The temporary files writeFileAtomic leaves behind when a process is killed mid-write (`<name>.tmp-<pid>`). */
+export const ATOMIC_TEMPORARY = /\.tmp-\d+$/;
 
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   const tmp = `${path}.tmp-${process.pid}`;

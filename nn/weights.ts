@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { ShapeError } from '../core/tensor.ts';
 import type { Module, StateValue } from './module.ts';
 import { isZip, readZip } from './pickle/zip.ts';
+import { readSafetensorsHeader } from '../core/safetensors.ts';
 import { PyGlobal, unpickle } from './pickle/unpickler.ts';
 
 export interface LoadedTensor extends StateValue {
@@ -64,11 +65,27 @@ export function readStateDict(path: string, opts: ReadOptions = {}): Map<string,
   return parseStateDict(bytes, path, opts);
 }
 
+export class WeightsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WeightsError';
+  }
+}
+
 export function parseStateDict(bytes: Uint8Array, file: string, opts: ReadOptions = {}): Map<string, LoadedTensor> {
-  if (isZip(bytes)) return readTorchZip(bytes, file, opts);
-  if (bytes[0] === 0x80) return readTorchLegacy(bytes, file, opts);
-  if (bytes.length >= 9 && bytes[8] === 0x7b) return readSafetensorsAny(bytes, file, opts);
-  throw new Error(`weights: '${file}' is neither safetensors, a torch.save zip, nor a legacy torch.save file`);
+  const kind = isZip(bytes) ? 'torch.save zip' : bytes[0] === 0x80 ? 'legacy torch.save' : bytes.length >= 9 && bytes[8] === 0x7b ? 'safetensors' : null;
+  if (!kind) throw new WeightsError(`weights: '${file}' is neither safetensors, a torch.save zip, nor a legacy torch.save file`);
+  try {
+    if (kind === 'torch.save zip') return readTorchZip(bytes, file, opts);
+    if (kind === 'legacy torch.save') return readTorchLegacy(bytes, file, opts);
+    return readSafetensorsAny(bytes, file, opts);
+  } catch (e) {
+    const msg = (e as Error).message ?? String(e);
+    // our own errors name the file (and the tensor); a low-level one (a read past the end of the
+    // bytes, e.g. RangeError "Offset is outside the bounds of the DataView") gets the file named here
+    if (msg.includes(file)) throw e;
+    throw new WeightsError(`weights: '${file}' (${kind}) is truncated or corrupt: ${msg}`);
+  }
 }
 
 function materialise(bytes: Uint8Array, dt: string, offset: number, shape: number[], stride: number[] | null, opts: ReadOptions, where: string): LoadedTensor {
@@ -98,17 +115,10 @@ function materialise(bytes: Uint8Array, dt: string, offset: number, shape: numbe
 }
 
 function readSafetensorsAny(bytes: Uint8Array, file: string, opts: ReadOptions): Map<string, LoadedTensor> {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
-  if (8 + n > bytes.length) throw new Error(`weights: '${file}': safetensors header length ${n} exceeds the file`);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, any>;
-  const body = bytes.subarray(8 + n);
+  const { entries, dataStart } = readSafetensorsHeader(bytes, file, Object.keys(DECODERS));
+  const body = bytes.subarray(dataStart);
   const out = new Map<string, LoadedTensor>();
-  for (const [name, t] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const [b, e] = t.data_offsets as [number, number];
-    out.set(name, materialise(body.subarray(b, e), t.dtype, 0, t.shape, null, opts, `'${file}' tensor '${name}'`));
-  }
+  for (const [name, t] of entries) out.set(name, materialise(body.subarray(t.begin, t.end), t.dtype, 0, t.shape, null, opts, `'${file}' tensor '${name}'`));
   return out;
 }
 
@@ -183,9 +193,13 @@ function readTorchLegacy(bytes: Uint8Array, file: string, opts: ReadOptions): Ma
   const tensors = collectTensors(main.value, file);
   const dtypeOfKey = new Map([...tensors.values()].map((t) => [t.storage.key, t.storage.dtype]));
   let p = keys.end;
+  const keyNames = new Map([...tensors].map(([name, t]) => [t.storage.key, name]));
   for (const key of keys.value as string[]) {
-    const count = Number(view.getBigInt64(p, true));
     const size = DECODERS[dtypeOfKey.get(key) ?? 'F32'].bytes;
+    const count = p + 8 <= bytes.length ? Number(view.getBigInt64(p, true)) : -1;
+    if (count < 0 || p + 8 + count * size > bytes.length) {
+      throw new WeightsError(`weights: '${file}' is truncated: storage ${key}${keyNames.has(key) ? ` (tensor '${keyNames.get(key)}')` : ''} needs bytes ${p}..${p + 8 + Math.max(count, 0) * size}, the file has ${bytes.length}`);
+    }
     storages.set(key, bytes.subarray(p + 8, p + 8 + count * size));
     p += 8 + count * size;
   }

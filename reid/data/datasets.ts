@@ -22,8 +22,9 @@
  *               reported shifted by one (pid + 1)
  *   personx     same folders as Market; cameras are 3, 4, 8, 10, 11, 12 and map to 0..5 (as SpCL /
  *               cluster-contrast do)
- *   folder      ROOT/{train,query,gallery}/<person>/<camera>/<image>.{jpg,jpeg,png}: any folder
- *               names; persons with the same name in query and gallery are the same identity; a person
+ *   folder      ROOT/{train,query,gallery}/<person>/<image>.{jpg,jpeg,png} with the camera in the file
+ *               name (`c3`: at the start or after _ - .), or ROOT/{train,query,gallery}/<person>/<camera>/<image>;
+ *               any folder names; persons with the same name in query and gallery are the same identity; a person
  *               folder named `_distractors` in gallery/ gives pid 0. Training identities only feed
  *               reports (clustering is unsupervised): unlabelled data can sit in one person folder.
  *   auto        picks one of the above from what ROOT contains (also one folder level down).
@@ -64,6 +65,8 @@ export class DatasetLayoutError extends Error {
 }
 
 const IMAGE = /\.(jpe?g|png)$/i;
+/** The camera in a file name of the folder layout: `c3` at the start or after `_`, `-` or `.`. */
+const FOLDER_CAMERA = /(?:^|[_.-])c(\d+)(?=[^\d]|$)/i;
 const BOX_DIRS = ['bounding_box_train', 'query', 'bounding_box_test'];
 const PERSONX_CAMERAS: Record<number, number> = { 3: 0, 4: 1, 8: 2, 10: 3, 11: 4, 12: 5 };
 
@@ -177,20 +180,30 @@ function loadMsmtLists(root: string, includeVal: boolean): ReidDataset {
 
 function loadFolderLayout(root: string): ReidDataset {
   const splits = ['train', 'query', 'gallery'];
-  requireDirs(root, splits, 'plain folder (train/, query/, gallery/ with <person>/<camera>/<image>)');
+  requireDirs(root, splits, 'plain folder (train/, query/, gallery/ with <person>/<image> named with its camera, e.g. c3, or <person>/<camera>/<image>)');
   const walk = (split: string) => {
     const out: { person: string; camera: string; path: string }[] = [];
     const sdir = join(root, split);
     for (const person of readdirSync(sdir).sort()) {
       const pdir = join(sdir, person);
-      if (!isDir(pdir)) throw new DatasetLayoutError(`${pdir}: expected a person folder <person>/<camera>/<image> in ${split}/, found a file`);
-      for (const camera of readdirSync(pdir).sort()) {
-        const cdir = join(pdir, camera);
-        if (!isDir(cdir)) throw new DatasetLayoutError(`${cdir}: expected a camera folder under the person folder (${split}/<person>/<camera>/<image>), found a file`);
-        for (const f of readdirSync(cdir).sort()) if (IMAGE.test(f)) out.push({ person, camera, path: join(cdir, f) });
+      if (!isDir(pdir)) {
+        if (IMAGE.test(person)) throw new DatasetLayoutError(`${pdir}: images go in a person folder (${split}/<person>/<image> or ${split}/<person>/<camera>/<image>), not directly in ${split}/`);
+        continue;
+      }
+      for (const entry of readdirSync(pdir).sort()) {
+        const epath = join(pdir, entry);
+        if (isDir(epath)) {
+          // <person>/<camera>/<image>
+          for (const f of readdirSync(epath).sort()) if (IMAGE.test(f)) out.push({ person, camera: entry, path: join(epath, f) });
+        } else if (IMAGE.test(entry)) {
+          // <person>/<image> with the camera in the name: c3, as in Market-1501's 0002_c3s1_000451_03.jpg
+          const m = FOLDER_CAMERA.exec(entry);
+          if (!m) throw new DatasetLayoutError(`${epath}: no camera in the file name; name images like 0001_c3_01.jpg (camera 3) or put them in ${split}/<person>/<camera>/`);
+          out.push({ person, camera: `c${Number(m[1])}`, path: epath });
+        }
       }
     }
-    if (out.length === 0) throw new DatasetLayoutError(`${sdir}: no images in ${split}/<person>/<camera>/ (found: ${listing(sdir)})`);
+    if (out.length === 0) throw new DatasetLayoutError(`${sdir}: no images in ${split}/<person>/ (camera as c3 in the name) or ${split}/<person>/<camera>/ (found: ${listing(sdir)})`);
     return out;
   };
   const [tr, q, g] = splits.map(walk);
@@ -200,6 +213,11 @@ function loadFolderLayout(root: string): ReidDataset {
   const pidOf = new Map(people.map((p, i) => [p, i + 1]));
   const item = (x: { person: string; camera: string; path: string }): ReidItem => ({ path: x.path, pid: x.person === '_distractors' ? 0 : pidOf.get(x.person)!, camid: camOf.get(x.camera)! });
   return finish('folder', root, tr.map(item), q.map(item), g.map(item));
+}
+
+/** The layout of `root` as found on disk (no folder level down), or null when it is none of them. */
+export function detectLayout(root: string): Exclude<DatasetFormat, 'auto'> | null {
+  return isDir(root) ? detect(resolve(root)) : null;
 }
 
 function detect(root: string): Exclude<DatasetFormat, 'auto'> | null {
@@ -246,4 +264,26 @@ export function loadDataset(root: string, format: DatasetFormat = 'auto', opts: 
     default:
       throw new DatasetLayoutError(`unknown data set format '${format}' (expected market1501, dukemtmc, msmt17, personx, folder or auto)`);
   }
+}
+
+/**
+ * Why `root` cannot be read as `requested`, or null when its layout agrees: the folders found must be
+ * the requested layout's (bounding_box_* for Market-1501 / DukeMTMC-reID / PersonX / MSMT17, the
+ * list files for MSMT17, train/query/gallery for folder), and Duke's `_f` frame names or MSMT17's
+ * two-digit cameras must not be read as another set. A root with none of the layouts is left to
+ * loadDataset's own message (which also looks one folder level down).
+ */
+export function layoutDisagreement(root: string, requested: Exclude<DatasetFormat, 'auto'>): string | null {
+  const found = detectLayout(root);
+  if (!found) return null;
+  const family = (f: string) => (f === 'folder' ? 'folder' : 'box');
+  if (family(found) !== family(requested) && !(requested === 'msmt17' && found === 'msmt17')) {
+    return `${resolve(root)} holds a ${found} layout (${listing(root)}), not ${requested}: give --dataset ${found}`;
+  }
+  if (family(found) === 'box' && isDir(join(root, 'bounding_box_train'))) {
+    const sample = readdirSync(join(root, 'bounding_box_train')).find((f) => IMAGE.test(f)) ?? '';
+    const byName = /^-?\d+_c\d+_f\d+/.test(sample) ? 'dukemtmc' : /^-?\d+_c\d\d/.test(sample) ? 'msmt17' : null;
+    if (byName && byName !== requested) return `${resolve(root)}: its images are named like ${byName} (${sample}), not ${requested}: give --dataset ${byName}`;
+  }
+  return null;
 }

@@ -5,6 +5,9 @@
  *
  * The format is recognised by its magic bytes, not by the file name. A file that cannot be read or
  * decoded raises CorruptImageError, which names the path; callers decide whether to skip or stop.
+ * JPEGs are decoded strictly: a missing end-of-image marker (a truncated file) or a missing block is
+ * an error, not a partly grey image. (A bit flip inside the entropy-coded data that still decodes is
+ * not detectable: JPEG carries no checksum.)
  */
 import { readFileSync } from 'node:fs';
 import jpeg from 'jpeg-js';
@@ -30,7 +33,11 @@ export function decodeImage(bytes: Uint8Array, path = '<buffer>'): RgbImage {
   if (!isJpeg && !isPng) throw new CorruptImageError(path, `not a JPEG or PNG file (first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ') || 'none: empty file'})`);
   try {
     if (isJpeg) {
-      const d = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+      // strict: a JPEG ends with its EOI marker (FF D9; trailing padding allowed), and no block may be missing
+      let end = bytes.length;
+      while (end > 2 && (bytes[end - 1] === 0x00 || bytes[end - 1] === 0x0a || bytes[end - 1] === 0x20)) end--;
+      if (!(bytes[end - 2] === 0xff && bytes[end - 1] === 0xd9)) throw new Error(`truncated JPEG: no end-of-image marker (FF D9) at the end of its ${bytes.length} bytes`);
+      const d = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024, tolerantDecoding: false });
       if (d.data.length !== d.width * d.height * 3) throw new Error(`decoder returned ${d.data.length} bytes for ${d.width}x${d.height}`);
       return { width: d.width, height: d.height, data: d.data as Uint8Array };
     }

@@ -13,7 +13,7 @@
  * writing. The default (80 + 80 identities x 4 cameras x 3 images, 128 x 64) has 960 training images,
  * small enough for a CPU training run of a small ResNet in about a quarter of an hour on 2 cores.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../core/random.ts';
 import { encodeJpegRgb } from './jpegEncode.ts';
@@ -75,7 +75,8 @@ export function seedOf(...xs: number[]): number {
 
 const TAG = { identity: 1, camera: 2, image: 3, distractor: 4, pids: 5 };
 
-function validate(o: SyntheticOptions): void {
+/** Throws, naming the option, when a value is out of its range. */
+export function checkSyntheticOptions(o: SyntheticOptions): void {
   const int = (name: keyof SyntheticOptions, lo: number, hi = Infinity) => {
     const v = o[name];
     if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`synthetic data: option ${name} must be an integer in [${lo}, ${hi}], got ${v}`);
@@ -109,11 +110,51 @@ export function marketName(pid: number, cam: number, seq: number, frame: number,
   return `${pad(pid, 4)}_c${cam}s${seq}_${pad(frame, 6)}_${pad(box, 2)}.jpg`;
 }
 
-/** Writes the synthetic set under `root` (replacing what is there) and returns counts. */
+const GENERATOR = 'mla-reid synthetic v1';
+const SPLITS = ['bounding_box_train', 'query', 'bounding_box_test'];
+
+/** True when `root` holds a manifest written by this generator (complete or not). */
+export function isSyntheticRoot(root: string): boolean {
+  try {
+    return JSON.parse(readFileSync(join(root, 'synthetic.json'), 'utf8')).generator === GENERATOR;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The generator writes only into a folder it made (its manifest is there) or an empty / new one:
+ * anything else may be the user's data, and is refused with a message naming the folder.
+ */
+export function assertWritableForSynthetic(root: string): void {
+  if (!existsSync(root)) return;
+  if (!statSync(root).isDirectory()) throw new SyntheticFolderError(`${root}: not a folder; the synthetic data set needs an empty or new folder (--data-dir)`);
+  const entries = readdirSync(root);
+  if (entries.length === 0 || isSyntheticRoot(root)) return;
+  throw new SyntheticFolderError(`${root}: refusing to write the synthetic data set here: the folder holds files this generator did not write ` +
+    `(${entries.slice(0, 5).join(', ')}${entries.length > 5 ? ', ...' : ''}) and no synthetic.json of it. ` +
+    'To read a real data set there, give --dataset (market1501, dukemtmc, msmt17, personx or folder); to generate, give --data-dir an empty or new folder.');
+}
+
+export class SyntheticFolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SyntheticFolderError';
+  }
+}
+
+/**
+ * Writes the synthetic set under `root` and returns counts. `root` must be new, empty, or a folder
+ * this generator wrote (then its three image folders are replaced); anything else is refused.
+ */
 export function generateSynthetic(root: string, partial: Partial<SyntheticOptions> = {}): SyntheticSummary {
   const o: SyntheticOptions = { ...DEFAULT_SYNTHETIC, ...partial };
-  validate(o);
-  for (const d of ['bounding_box_train', 'query', 'bounding_box_test']) {
+  checkSyntheticOptions(o);
+  assertWritableForSynthetic(root);
+  mkdirSync(root, { recursive: true });
+  // the manifest first, marked incomplete: an interrupted generation still marks the folder as ours
+  writeFileSync(join(root, 'synthetic.json'), JSON.stringify({ generator: GENERATOR, complete: false, options: o }, null, 2) + '\n');
+  for (const d of SPLITS) {
     rmSync(join(root, d), { recursive: true, force: true });
     mkdirSync(join(root, d), { recursive: true });
   }
@@ -151,13 +192,14 @@ export function generateSynthetic(root: string, partial: Partial<SyntheticOption
     write('bounding_box_test', 0, c, id, seedOf(o.seed, TAG.distractor, i, 1), 1 + (Math.floor(i / o.cameras) % 99));
     counts.gallery++;
   }
-  writeFileSync(join(root, 'synthetic.json'), JSON.stringify({ generator: 'mla-reid synthetic v1', options: o, ...counts }, null, 2) + '\n');
+  writeFileSync(join(root, 'synthetic.json'), JSON.stringify({ generator: GENERATOR, complete: true, options: o, ...counts }, null, 2) + '\n');
   return { root, options: o, ...counts };
 }
 
 /**
- * Generates the set under `root` unless a manifest with the same options is already there
- * (the cheap path for every training run after the first).
+ * Generates the set under `root` unless a complete manifest with the same options is already there
+ * (the cheap path for every training run after the first). Never writes into a folder that is not
+ * empty and was not made by the generator (generateSynthetic).
  */
 export function ensureSynthetic(root = DEFAULT_SYNTHETIC_ROOT, partial: Partial<SyntheticOptions> = {}): SyntheticSummary {
   const o: SyntheticOptions = { ...DEFAULT_SYNTHETIC, ...partial };
@@ -165,7 +207,7 @@ export function ensureSynthetic(root = DEFAULT_SYNTHETIC_ROOT, partial: Partial<
   if (existsSync(manifest)) {
     try {
       const m = JSON.parse(readFileSync(manifest, 'utf8'));
-      if (m.generator === 'mla-reid synthetic v1' && JSON.stringify(m.options) === JSON.stringify(o)) {
+      if (m.generator === GENERATOR && m.complete !== false && JSON.stringify(m.options) === JSON.stringify(o)) {
         return { root, options: o, train: m.train, query: m.query, gallery: m.gallery };
       }
     } catch {

@@ -3,7 +3,7 @@
  * style). Profiles set groups of values; a JSON file and then command-line flags override them.
  */
 
-import type { SyntheticOptions } from '../data/synthetic.ts';
+import { DEFAULT_SYNTHETIC, checkSyntheticOptions, type SyntheticOptions } from '../data/synthetic.ts';
 
 export type ProfileName = 'cpu' | 'paper' | 'cluster-contrast';
 export type DatasetName = 'synthetic' | 'market1501' | 'dukemtmc' | 'msmt17' | 'personx' | 'folder';
@@ -76,6 +76,11 @@ export interface TrainConfig {
   rerank: boolean;
   /** Worker threads for k-NN/Jaccard (0 = one per core). */
   threads: number;
+  /**
+   * A corrupt or unreadable image (found when every image is decoded, strictly, before training):
+   * 'stop' the run naming its path (default), or 'skip' it with a warning (`--skip-corrupt`).
+   */
+  onCorrupt: 'stop' | 'skip';
 }
 
 /** Values shared by every profile; the paper (section 4.2) and DESIGN.md are the sources. */
@@ -105,6 +110,7 @@ const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epoch
   evalEvery: 5,
   rerank: false,
   threads: 0,
+  onCorrupt: 'stop', // this project: a broken image is the user's to fix, not to be silently left out
 };
 
 export const PROFILES: Record<ProfileName, TrainConfig> = {
@@ -172,39 +178,147 @@ export const PROFILES: Record<ProfileName, TrainConfig> = {
   },
 };
 
-/** Merge a partial config (from JSON or flags) over a base, checking every key and value. */
+/** How each key of TrainConfig is checked; a key missing here is a programming error (tested). */
+type Check = (v: unknown) => string | null;
+const oneOf = (...xs: string[]): Check => (v) => (typeof v === 'string' && xs.includes(v) ? null : `must be one of ${xs.join(', ')}`);
+const int = (min: number): Check => (v) => (typeof v === 'number' && Number.isInteger(v) && v >= min ? null : `must be an integer >= ${min}`);
+const positive: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? null : 'must be a finite number > 0');
+const nonNegative: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? null : 'must be a finite number >= 0');
+const bool: Check = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
+const path: Check = (v) => (typeof v === 'string' && v.trim() !== '' ? null : 'must be a non-empty path');
+const CHECKS: Record<Exclude<keyof TrainConfig, 'mla' | 'synthetic'>, Check> = {
+  profile: oneOf('cpu', 'paper', 'cluster-contrast'),
+  dataset: oneOf('synthetic', 'market1501', 'dukemtmc', 'msmt17', 'personx', 'folder'),
+  dataDir: path,
+  out: path,
+  seed: int(0),
+  backend: oneOf('cpu', 'gpu', 'webasm', 'gpujs-cpu'),
+  arch: oneOf('resnet50', 'small', 'tiny'),
+  height: int(1),
+  width: int(1),
+  pooling: oneOf('avg', 'gem'),
+  pretrained: (v) => (v === null ? null : path(v)),
+  epochs: int(1),
+  P: int(1),
+  K: int(2),
+  iters: int(0),
+  lr: positive,
+  weightDecay: nonNegative,
+  stepSize: int(1),
+  gamma: positive,
+  tau: positive,
+  eps: positive,
+  minSamples: int(1),
+  k1: int(1),
+  k2: int(1),
+  labels: oneOf('pseudo', 'ground-truth'),
+  clusterOn: oneOf('raw', 'camera-centred'),
+  sameCameraPenalty: nonNegative,
+  memoryInit: oneOf('random', 'centroid'),
+  memoryUpdate: oneOf('hard', 'momentum'),
+  momentum: (v) => (typeof v === 'number' && v >= 0 && v < 1 ? null : 'must be a number in [0, 1)'),
+  evalAtStart: bool,
+  evalEvery: int(1),
+  rerank: bool,
+  threads: int(0),
+  onCorrupt: oneOf('stop', 'skip'),
+};
+const MLA_CHECKS: Record<keyof MlaConfig, Check> = { pla: bool, hla: bool, dla: bool, blocks: oneOf('all', 'last') };
+const finiteNumber: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? null : 'must be a finite number');
+/** Known keys of `synthetic` (their ranges: checkSyntheticOptions in reid/data/synthetic.ts). */
+const SYNTHETIC_CHECKS: Record<string, Check> = Object.fromEntries(Object.keys(DEFAULT_SYNTHETIC).map((k) => [k, finiteNumber]));
+
+/** The flag that sets a config key, where there is one (for messages). */
+export const FLAG_OF: Partial<Record<string, string>> = {
+  dataset: '--dataset', dataDir: '--data-dir', out: '--out', seed: '--seed', backend: '--backend', arch: '--arch',
+  pretrained: '--pretrained', epochs: '--epochs', iters: '--iters', lr: '--lr', eps: '--eps', evalEvery: '--eval-every',
+  rerank: '--rerank', threads: '--threads', labels: '--supervised', clusterOn: '--cluster-on', sameCameraPenalty: '--same-camera-penalty',
+  profile: '--profile', onCorrupt: '--skip-corrupt', 'synthetic.confound': '--confound', 'mla.pla': '--pla/--no-pla',
+  'mla.hla': '--hla/--no-hla', 'mla.dla': '--dla/--no-dla', 'mla.blocks': '--mla-blocks',
+};
+
+/** "'lr' (--lr)": how a message names a setting. */
+export function settingName(key: string): string {
+  return FLAG_OF[key] ? `'${key}' (${FLAG_OF[key]})` : `'${key}'`;
+}
+
+function checkNested(source: string, key: 'mla' | 'synthetic', value: unknown, checks: Record<string, Check>): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${source}: setting '${key}' must be an object, got ${JSON.stringify(value)}`);
+  for (const [k, v] of Object.entries(value)) {
+    const check = checks[k];
+    if (!check) throw new Error(`${source}: unknown setting '${key}.${k}' (known: ${Object.keys(checks).map((n) => `${key}.${n}`).join(', ')})`);
+    const problem = check(v);
+    if (problem) throw new Error(`${source}: setting ${settingName(`${key}.${k}`)} ${problem}, got ${JSON.stringify(v)}`);
+  }
+}
+
+/** Merge a partial config (from JSON or flags) over a base, checking every key and value, nested ones too. */
 export function mergeConfig(base: TrainConfig, over: Record<string, unknown>, source: string): TrainConfig {
+  if (over === null || typeof over !== 'object' || Array.isArray(over)) throw new Error(`${source}: expected an object of settings, got ${JSON.stringify(over)}`);
   const out: TrainConfig = structuredClone(base);
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
-    if (!(key in out)) throw new Error(`${source}: unknown setting '${key}' (known: ${Object.keys(out).join(', ')})`);
-    const current = (out as any)[key];
-    if (key === 'mla' || key === 'synthetic') {
-      (out as any)[key] = { ...(out as any)[key], ...(value as object) };
+    if (key === 'mla') {
+      checkNested(source, key, value, MLA_CHECKS);
+      out.mla = { ...out.mla, ...(value as Partial<MlaConfig>) };
       continue;
     }
-    if (current !== null && typeof current !== typeof value) {
-      throw new Error(`${source}: setting '${key}' must be a ${typeof current}, got ${JSON.stringify(value)}`);
+    if (key === 'synthetic') {
+      checkNested(source, key, value, SYNTHETIC_CHECKS);
+      out.synthetic = { ...out.synthetic, ...(value as Partial<SyntheticOptions>) };
+      continue;
     }
+    if (!(key in CHECKS)) throw new Error(`${source}: unknown setting '${key}' (known: ${[...Object.keys(CHECKS), 'mla', 'synthetic'].join(', ')})`);
     (out as any)[key] = value;
   }
   validateConfig(out, source);
   return out;
 }
 
+/** Every key present and valid, no unknown key (a config read from a file or a checkpoint). */
 export function validateConfig(c: TrainConfig, source: string): void {
-  const positiveInt = ['epochs', 'P', 'K', 'height', 'width', 'k1', 'k2', 'minSamples', 'evalEvery', 'stepSize'] as const;
-  for (const k of positiveInt) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`${source}: '${k}' must be a positive integer, got ${c[k]}`);
+  for (const [key, check] of Object.entries(CHECKS)) {
+    const problem = check((c as any)[key]);
+    if (problem) throw new Error(`${source}: setting ${settingName(key)} ${problem}, got ${JSON.stringify((c as any)[key])}`);
   }
-  for (const k of ['lr', 'tau', 'eps'] as const) {
-    if (!(c[k] > 0)) throw new Error(`${source}: '${k}' must be > 0, got ${c[k]}`);
+  for (const key of Object.keys(c)) if (!(key in CHECKS) && key !== 'mla' && key !== 'synthetic') throw new Error(`${source}: unknown setting '${key}'`);
+  checkNested(source, 'mla', c.mla, MLA_CHECKS);
+  for (const k of Object.keys(MLA_CHECKS)) if (!(k in c.mla)) throw new Error(`${source}: setting 'mla.${k}' is missing`);
+  checkNested(source, 'synthetic', c.synthetic, SYNTHETIC_CHECKS);
+  try {
+    checkSyntheticOptions({ ...DEFAULT_SYNTHETIC, ...c.synthetic });
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
   }
-  if (!(c.sameCameraPenalty >= 0 && Number.isFinite(c.sameCameraPenalty))) throw new Error(`${source}: 'sameCameraPenalty' must be a number >= 0, got ${c.sameCameraPenalty}`);
-  if (!(c.momentum >= 0 && c.momentum < 1)) throw new Error(`${source}: 'momentum' must be in [0, 1), got ${c.momentum}`);
-  if (!['cpu', 'gpu', 'webasm', 'gpujs-cpu'].includes(c.backend)) throw new Error(`${source}: 'backend' must be cpu, gpu, webasm or gpujs-cpu, got '${c.backend}'`);
-  if (!['all', 'last'].includes(c.mla.blocks)) throw new Error(`${source}: '--mla-blocks' must be 'all' or 'last', got '${c.mla.blocks}'`);
-  if (!['pseudo', 'ground-truth'].includes(c.labels)) throw new Error(`${source}: 'labels' must be 'pseudo' or 'ground-truth', got '${c.labels}'`);
-  if (!['raw', 'camera-centred'].includes(c.clusterOn)) throw new Error(`${source}: 'clusterOn' must be 'raw' or 'camera-centred', got '${c.clusterOn}'`);
-  if (c.K < 2) throw new Error(`${source}: 'K' (images per pseudo-identity) must be at least 2, got ${c.K}`);
+}
+
+/**
+ * Settings a resumed run may change: they change when and where things happen, not what is
+ * computed (so the resumed run still equals an uninterrupted run of the new schedule). Every other
+ * setting (data, model, optimisation, clustering, seed) comes from the checkpoint.
+ */
+export const RESUMABLE_SETTINGS = ['epochs', 'evalEvery', 'threads', 'backend', 'rerank', 'out', 'evalAtStart'] as const;
+
+/** The settings where `b` differs from `a`, as dotted keys (mla.pla, synthetic.confound). */
+export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
+  const out: string[] = [];
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    const x = (a as any)[k], y = (b as any)[k];
+    if (k === 'mla' || k === 'synthetic') {
+      for (const n of new Set([...Object.keys(x ?? {}), ...Object.keys(y ?? {})])) if (x?.[n] !== y?.[n]) out.push(`${k}.${n}`);
+    } else if (x !== y) out.push(k);
+  }
+  return out;
+}
+
+/** Throws naming every setting of `next` that a resume of a run trained with `saved` may not change. */
+export function assertResumable(saved: TrainConfig, next: TrainConfig, checkpoint: string): void {
+  const refused = configDifferences(saved, next).filter((k) => !(RESUMABLE_SETTINGS as readonly string[]).includes(k));
+  if (refused.length) {
+    const show = (c: TrainConfig, k: string) => JSON.stringify(k.includes('.') ? (c as any)[k.split('.')[0]]?.[k.split('.')[1]] : (c as any)[k]);
+    throw new Error(`--resume ${checkpoint}: the checkpoint was trained with other data or model settings; ` +
+      refused.map((k) => `${settingName(k)} ${show(saved, k)} -> ${show(next, k)}`).join(', ') +
+      `. A resumed run takes them from the checkpoint; only ${RESUMABLE_SETTINGS.join(', ')} may change. Start a new run (--out) to change the others.`);
+  }
 }

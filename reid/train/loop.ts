@@ -10,8 +10,14 @@
  *                then the memory update (batch-hard, momentum) as its own step
  *   5. evaluate  every `evalEvery` epochs and at the end (mAP, CMC under the Market-1501 protocol)
  *   6. checkpoint atomically at every epoch end (last + best by mAP)
+ *
+ * Faults: a non-finite feature, loss, gradient or parameter stops the run (DivergedError) before
+ * anything of the epoch is saved; `stopRequested` (Ctrl-C) is polled between iterations and after
+ * extraction and clustering; the output folder's rules are in ./run-folder.ts.
  */
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/safetensors.ts';
+import { prepareRunFolder } from './run-folder.ts';
 import { join } from 'node:path';
 import { Rng } from '../../core/random.ts';
 import { backward, noGrad } from '../../core/autograd.ts';
@@ -24,7 +30,7 @@ import { clusterNce } from '../../cluster/cluster-nce.ts';
 import { PKSampler } from '../../cluster/sampler.ts';
 import { evaluate, labelsOf } from '../eval/evaluate.ts';
 import type { MarketResult } from '../eval/market.ts';
-import type { TrainConfig } from './config.ts';
+import { assertResumable, type TrainConfig } from './config.ts';
 import { type EpochMetrics, type StartMetrics, readCheckpoint, restoreOptimizer, saveCheckpoint } from './checkpoint.ts';
 import type { Reporter } from './progress.ts';
 import { type ReidData, type ReidItem, loadReidData, ImageBatcher } from './data.ts';
@@ -37,6 +43,23 @@ export class TrainingError extends Error {
   }
 }
 
+/** The run diverged (a non-finite loss, gradient, parameter or feature); nothing of it was saved. */
+export class DivergedError extends TrainingError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DivergedError';
+  }
+}
+
+/** The first non-finite value of `xs` (index), or -1. */
+function nonFiniteAt(xs: ArrayLike<number>): number {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return i;
+  return -1;
+}
+
+/** Lets a signal handler (Ctrl-C) run between two synchronous steps. */
+const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface RunOptions {
   reporter: Reporter;
   /** Continue from `<out>/last.safetensors` (or the given checkpoint). */
@@ -47,6 +70,8 @@ export interface RunOptions {
   stopRequested?: () => boolean;
   /** Skip the pictures at the end (tests). */
   pictures?: boolean;
+  /** Replace the run files of a used `out` folder instead of refusing it (run-folder.ts). */
+  overwrite?: boolean;
 }
 
 export interface RunResult {
@@ -57,6 +82,10 @@ export interface RunResult {
   data: ReidData;
   batcher: ImageBatcher;
   stoppedEarly: boolean;
+  /** Stopped by stopRequested (Ctrl-C); the last finished epoch is in `<out>/last.safetensors`. */
+  interrupted: boolean;
+  /** The last epoch trained found fewer than 2 clusters: nothing was learnt from it. */
+  collapsed: boolean;
 }
 
 /** Features of `items` (eval mode, test transform): Float32Array [items.length, dim]. */
@@ -110,10 +139,12 @@ export function evaluateModel(model: ReidModel, batcher: ImageBatcher, data: Rei
 
 export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<RunResult> {
   const { reporter } = opts;
-  mkdirSync(c.out, { recursive: true });
+  const stale = prepareRunFolder(c.out, c, { resume: Boolean(opts.resume), overwrite: opts.overwrite });
+  if (stale.length) reporter.line(`removed ${stale.length} temporary file(s) of an interrupted write in ${c.out}: ${stale.join(', ')}`);
   const rng = new Rng(c.seed);
   const data = await loadReidData(c, reporter);
   const batcher = new ImageBatcher(data, c, rng);
+  batcher.checkImages(data, reporter);
   const model = buildModel(c, rng, reporter);
   const params = model.parameters().filter((p) => p.requiresGrad);
   const optimizer = new Adam(params, { lr: c.lr, weightDecay: c.weightDecay });
@@ -129,6 +160,7 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
   if (opts.resume) {
     const path = typeof opts.resume === 'string' ? opts.resume : lastPath;
     const ck = readCheckpoint(path);
+    assertResumable(ck.state.config, c, path);
     const report = model.loadStateDict(ck.model, false);
     if (report.missing.length || report.unexpected.length) {
       throw new TrainingError(`--resume ${path}: the checkpoint does not fit this model (missing ${report.missing.slice(0, 3)}, unexpected ${report.unexpected.slice(0, 3)}); resume with the same --profile and MLA flags`);
@@ -139,6 +171,9 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     start = ck.state.start;
     bestMAP = ck.state.bestMAP;
     startEpoch = ck.state.epoch;
+    // metrics.jsonl is rewritten from the checkpoint: an epoch logged after it (kill -9 before the
+    // save) is dropped, so the resumed run never logs an epoch twice
+    writeFileSync(metricsPath, [start, ...history].filter((m) => m !== null).map((m) => JSON.stringify(m) + '\n').join(''));
     reporter.line(`resumed from ${path} after epoch ${startEpoch}`);
   } else {
     writeFileSync(metricsPath, '');
@@ -154,7 +189,15 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
 
   const N = data.train.length;
   let stoppedEarly = false;
+  let interrupted = false;
+  let collapsed = false;
   let epochsThisRun = 0;
+  const stopHere = (epoch: number, where: string) => {
+    stoppedEarly = interrupted = true;
+    reporter.line(`stopped ${where} of epoch ${epoch + 1}; ` + (epoch > 0
+      ? `the last finished epoch (${epoch}) is in ${lastPath}. Continue with --resume${c.out === 'runs/latest' ? '' : ` --out ${c.out}`}.`
+      : 'no epoch had finished, nothing was saved.'));
+  };
   let final: Evaluation | null = null;
 
   const cams = data.train.map((it) => it.camid);
@@ -168,29 +211,43 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     // 1. extract
     const feats = extractFeatures(model, batcher, data.train, 64, reporter, `epoch ${epoch + 1}: features`);
     const tExtract = performance.now();
+    const badFeature = nonFiniteAt(feats);
+    if (badFeature >= 0) {
+      throw new DivergedError(`epoch ${epoch + 1}: the features of ${data.train[Math.floor(badFeature / model.featureDim)].path} are not finite. ` +
+        `Training stopped; nothing of this epoch was saved (the last good checkpoint: ${existsSync(lastPath) ? lastPath : 'none yet'}). Try a lower --lr.`);
+    }
+    await yieldToEvents();
+    if (opts.stopRequested?.()) {
+      stopHere(epoch, 'after the feature extraction');
+      break;
+    }
     // 2. cluster
     const pl = c.labels === 'ground-truth'
       ? pseudoLabels(data.train.map((it) => it.pid))
       : await clusterFeatures(c.clusterOn === 'camera-centred' ? cameraCentred(feats, N, model.featureDim, cams) : feats, N, model.featureDim, c, reporter, cams);
     const tCluster = performance.now();
+    if (opts.stopRequested?.()) {
+      stopHere(epoch, 'after the clustering');
+      break;
+    }
+    collapsed = pl.K < 2;
     const metrics: EpochMetrics = { epoch: epoch + 1, clusters: pl.K, outliers: pl.outliers, loss: NaN, lr, seconds: 0 };
     const phases = { extract: seconds(t0, tExtract), cluster: seconds(tExtract, tCluster), train: 0, eval: 0 };
     metrics.phases = phases;
     if (pl.K === 0) {
       reporter.line(`epoch ${epoch + 1}: DBSCAN found no cluster (eps ${c.eps}, min_samples ${c.minSamples}); epoch skipped. ` +
-        'If this persists, raise --eps or lower --min-samples.');
+        'If this persists, raise --eps (or lower minSamples in a --config file).');
     } else {
       // 3. memory
       const memory = ClusterMemory.init(feats, N, model.featureDim, pl.labels, pl.K,
         { init: c.memoryInit, mode: c.memoryUpdate, momentum: c.momentum, rng });
       // 4. train
-      const trained = trainOnClusters({ model, optimizer, batcher, data, labels: pl.labels, kept: pl.kept.length, memory, c, rng, reporter, epoch,
+      const trained = await trainOnClusters({ model, optimizer, batcher, data, labels: pl.labels, kept: pl.kept.length, memory, c, rng, reporter, epoch,
         stopRequested: opts.stopRequested, lastPath });
       metrics.loss = trained.loss;
       phases.train = seconds(tCluster);
       if (trained.stopped) {
-        stoppedEarly = true;
-        reporter.line(`stopped during epoch ${epoch + 1}; the last finished epoch (${epoch}) is in ${lastPath}. Continue with --resume.`);
+        stopHere(epoch, `after iteration ${trained.iterations}`);
         break;
       }
     }
@@ -206,15 +263,16 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     metrics.seconds = (performance.now() - t0) / 1000;
     history.push(metrics);
     reporter.line(formatEpoch(metrics, c.epochs));
-    appendFileSync(metricsPath, JSON.stringify(metrics) + '\n');
-    // 6. checkpoint
+    // 6. checkpoint (saveCheckpoint refuses a non-finite model), best as an atomic copy, then the
+    // metrics line: a crash between the two leaves the line out, never in twice
     const improved = metrics.mAP !== undefined && metrics.mAP > bestMAP;
     if (improved) bestMAP = metrics.mAP!;
     saveCheckpoint(lastPath, model, optimizer, rng, { epoch: epoch + 1, config: c, history, start, bestMAP });
-    if (improved) copyFileSync(lastPath, bestPath);
+    if (improved) writeFileAtomic(bestPath, readFileSync(lastPath));
+    appendFileSync(metricsPath, JSON.stringify(metrics) + '\n');
     epochsThisRun++;
   }
-  return { history, start, final, model, data, batcher, stoppedEarly };
+  return { history, start, final, model, data, batcher, stoppedEarly, interrupted, collapsed };
 }
 
 interface EpochTraining {
@@ -235,7 +293,7 @@ interface EpochTraining {
 }
 
 /** Step 4: the epoch's iterations on P x K batches of clustered images; mean loss, or stopped. */
-function trainOnClusters(t: EpochTraining): { loss: number; stopped: boolean } {
+async function trainOnClusters(t: EpochTraining): Promise<{ loss: number; stopped: boolean; iterations: number }> {
   const { model, optimizer, memory, c, rng } = t;
   const batchSize = c.P * c.K;
   const sampler = new PKSampler(t.labels, Int32Array.from(t.data.train, (it) => it.camid), c.K);
@@ -247,7 +305,11 @@ function trainOnClusters(t: EpochTraining): { loss: number; stopped: boolean } {
   let done = 0;
   let cursor = 0;
   let stopped = false;
+  const named = model.namedParameters().filter(([, p]) => p.requiresGrad);
+  const diverged = (it: number, what: string) => new DivergedError(`epoch ${t.epoch + 1}, iteration ${it + 1}: ${what}. Training stopped; ` +
+    `nothing of this epoch was saved (the last good checkpoint: ${existsSync(t.lastPath) ? t.lastPath : 'none yet'}). Try a lower --lr.`);
   for (let it = 0; it < iters; it++) {
+    await yieldToEvents();
     if (t.stopRequested?.()) {
       stopped = true;
       break;
@@ -261,13 +323,14 @@ function trainOnClusters(t: EpochTraining): { loss: number; stopped: boolean } {
     const targets = Int32Array.from(idx, (i) => t.labels[i]);
     const f = model.forward(t.batcher.batch(idx.map((i) => t.data.train[i]), 'train'));
     // eq. (1): ClusterNCE against the memory dictionary, and its gradient with respect to f
+    const badF = nonFiniteAt(f.data);
+    if (badF >= 0) throw diverged(it, `the features of ${t.data.train[idx[Math.floor(badF / model.featureDim)]].path} are not finite`);
     const { loss, gradF } = clusterNce(f.data, idx.length, model.featureDim, memory.rows, memory.K, targets, c.tau);
-    if (!Number.isFinite(loss)) {
-      throw new TrainingError(`epoch ${t.epoch + 1}, iteration ${it + 1}: the loss is ${loss}. Training stopped; ` +
-        `the last good checkpoint (${existsSync(t.lastPath) ? t.lastPath : 'none yet'}) is kept. Try a lower --lr.`);
-    }
+    if (!Number.isFinite(loss)) throw diverged(it, `the loss is ${loss}`);
     backward(f, gradF);
+    for (const [name, p] of named) if (p.grad && nonFiniteAt(p.grad) >= 0) throw diverged(it, `the gradient of '${name}' is not finite`);
     optimizer.update();
+    for (const [name, p] of named) if (nonFiniteAt(p.data) >= 0) throw diverged(it, `the parameter '${name}' is not finite after the update`);
     optimizer.zeroGrad();
     // the memory update: its own step, after the parameter update
     memory.update(f.data, targets);
@@ -276,7 +339,7 @@ function trainOnClusters(t: EpochTraining): { loss: number; stopped: boolean } {
     bar.update(it + 1, `loss ${(lossSum / done).toFixed(3)}`);
   }
   bar.stop();
-  return { loss: done > 0 ? lossSum / done : NaN, stopped };
+  return { loss: done > 0 ? lossSum / done : NaN, stopped, iterations: done };
 }
 
 /** Seconds from `from` to `to`, to one decimal. */

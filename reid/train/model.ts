@@ -1,5 +1,6 @@
 /** The model a config asks for: ResNet-50 (or its CPU-sized variant) with MLA in layer4, float32. */
 import type { Rng } from '../../core/random.ts';
+import { ShapeError } from '../../core/tensor.ts';
 import { RESNET50, RESNET_CPU, RESNET_CPU_TINY, ReIDBackbone, backboneOptions } from '../../nn/backbone.ts';
 import { formatReport, loadPretrained } from '../../nn/weights.ts';
 import type { TrainConfig } from './config.ts';
@@ -19,7 +20,14 @@ export function buildModel(c: TrainConfig, rng: Rng, reporter: Reporter): ReidMo
   const count = model.parameters().reduce((s, p) => s + p.size, 0);
   reporter.line(`model: ${c.arch} (depths ${opts.depths.join(',')}, width ${opts.baseWidth}), ${(count / 1e6).toFixed(2)} M parameters, feature dim ${model.featureDim}`);
   if (c.pretrained) {
-    const report = loadPretrained(model, c.pretrained);
+    let report;
+    try {
+      report = loadPretrained(model, c.pretrained);
+    } catch (e) {
+      // the cpu profile's network is a narrow ResNet: real ResNet-50 weights need the full width
+      if (e instanceof ShapeError && c.arch !== 'resnet50') throw new ShapeError(`${e.message}. This run's arch is '${c.arch}'; ResNet-50 weights need --arch resnet50 (or --profile paper)`);
+      throw e;
+    }
     if (report.loaded.length === 0) throw new Error(`--pretrained ${c.pretrained}: no key of the file matches the model (is it a torchvision ResNet-50 state dict?)`);
     reporter.line(formatReport(report));
   }

@@ -1,0 +1,53 @@
+/**
+ * A run's output folder (`--out`): what a run writes there, and the rules that keep a user's earlier
+ * results safe.
+ *
+ *   - a folder that already holds a run (any of RUN_FILES) is refused, unless the run resumes it
+ *     (`--resume`) or is told to replace it (`--overwrite`, which deletes only RUN_FILES);
+ *   - temporary files left by a process killed in the middle of an atomic write are removed;
+ *   - the resolved config is written as config.json.
+ */
+import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { ATOMIC_TEMPORARY, writeFileAtomic } from '../../core/safetensors.ts';
+
+/** The files a training run writes into its folder (pictures included). */
+export const RUN_FILES = ['config.json', 'metrics.jsonl', 'last.safetensors', 'best.safetensors', 'curves.png', 'retrieval.png', 'gradcam.png'];
+
+export class RunFolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunFolderError';
+  }
+}
+
+/** The run files present in `out` (empty when the folder is new or holds none). */
+export function runFilesIn(out: string): string[] {
+  return existsSync(out) ? RUN_FILES.filter((f) => existsSync(join(out, f))) : [];
+}
+
+/**
+ * Make `out` ready for a run: create it, remove stale temporary files, refuse or clear an earlier
+ * run, write config.json. Returns the temporary files removed.
+ */
+export function prepareRunFolder(out: string, config: object, mode: { resume?: boolean; overwrite?: boolean }): string[] {
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new RunFolderError(`--out ${out}: exists and is not a folder`);
+  mkdirSync(out, { recursive: true });
+  const removed: string[] = [];
+  for (const f of readdirSync(out)) {
+    if (ATOMIC_TEMPORARY.test(f)) {
+      unlinkSync(join(out, f));
+      removed.push(f);
+    }
+  }
+  if (!mode.resume) {
+    const used = runFilesIn(out);
+    if (used.length && !mode.overwrite) {
+      throw new RunFolderError(`--out ${out} already holds a run (${used.join(', ')}). Continue it with --resume, ` +
+        'write elsewhere with --out DIR, or replace it with --overwrite (deletes those files).');
+    }
+    for (const f of used) unlinkSync(join(out, f));
+  }
+  writeFileAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  return removed;
+}
