@@ -106,3 +106,25 @@ export function camFromActivation(A: ArrayLike<number>, G: ArrayLike<number>, C:
   for (let p = 0; p < P; p++) cam[p] = hi > lo ? (cam[p] - lo) / (hi - lo) : 0;
   return cam;
 }
+
+/**
+ * Pearson correlation of two heat maps of equal size: cov(a, b) / (σ_a σ_b) over their pixels.
+ * NaN when either map is flat (zero variance). Used to say when a module's Grad-CAM map cannot be
+ * told apart from layer4's (reid/train/heatmaps.ts: r > SAME_MAP_CORRELATION on every image).
+ */
+export function mapCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length || a.length === 0) throw new ShapeError(`mapCorrelation: maps of ${a.length} and ${b.length} values (need equal, non-empty)`);
+  const n = a.length;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) { ma += a[i]; mb += b[i]; }
+  ma /= n; mb /= n;
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma, db = b[i] - mb;
+    sab += da * db; saa += da * da; sbb += db * db;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : NaN;
+}
+
+/** Above this correlation with layer4's map, on every image shown, a module's map counts as indistinguishable from layer4's. */
+export const SAME_MAP_CORRELATION = 0.99;

@@ -1,18 +1,45 @@
 /**
  * The paper's figure 5 for this run: Grad-CAM heat maps (nn/gradcam.ts) of the backbone's layer4
- * and of each attention module of the last layer4 block, over a few query images, side by side.
+ * and of each attention module of the last layer4 block, over a few query images, side by side,
+ * with a colour bar. Under each module's title: r, the lowest Pearson correlation over the images
+ * shown between its map and layer4's (nn/gradcam.ts mapCorrelation); "≈ layer4" where r exceeds
+ * SAME_MAP_CORRELATION (0.99) on every image, i.e. the module's map cannot be told from layer4's.
  */
 import { join } from 'node:path';
-import { gradCam } from '../../nn/gradcam.ts';
+import { SAME_MAP_CORRELATION, gradCam, mapCorrelation } from '../../nn/gradcam.ts';
 import { Tensor } from '../../core/tensor.ts';
 import { drawHeatmapGrid, type HeatmapSample } from '../viz/grids.ts';
+import { upsampleHeat } from '../viz/heatmap.ts';
 import type { TrainConfig } from './config.ts';
 import type { ImageBatcher, ReidData } from './data.ts';
 import type { ReidModel } from './model.ts';
 
+type Map2d = HeatmapSample['maps'][number];
+
+/** Lowest correlation over samples between column `j`'s map and column `i`'s (default 0, layer4), maps brought to column i's size. */
+export function lowestCorrelation(samples: HeatmapSample[], j: number, i = 0): number {
+  let r = Infinity;
+  for (const s of samples) {
+    const ref = s.maps[i], m: Map2d = s.maps[j];
+    const heat = m.height === ref.height && m.width === ref.width ? m.heat : upsampleHeat(m.heat, m.height, m.width, ref.height, ref.width);
+    const v = mapCorrelation(ref.heat, heat);
+    r = Number.isNaN(v) || Number.isNaN(r) ? NaN : Math.min(r, v);
+  }
+  return r;
+}
+
+/**
+ * The note lines under a module's column title: r with layer4, "≈ layer4" above the threshold, and
+ * "≈ X" for an earlier module X whose map it also cannot be told from.
+ */
+export function sameMapNote(r: number, sameAs: string[] = []): string[] {
+  const lines = Number.isNaN(r) ? ['r: flat map'] : r > SAME_MAP_CORRELATION ? [`r ${r.toFixed(3)}`, '≈ layer4'] : [`r ${r.toFixed(2)}`];
+  return [...lines, ...sameAs.map((x) => `≈ ${x}`)];
+}
+
 export function writeHeatmaps(c: TrainConfig, model: ReidModel, data: ReidData, batcher: ImageBatcher, queries: number[]): string[] {
   const last = `layer4.${model.opts.depths[3] - 1}`;
-  const columns: [string, string][] = [['LAYER4', 'layer4']];
+  const columns: [string, string][] = [['layer4', 'layer4']];
   for (const m of ['pla', 'hla', 'dla'] as const) if (c.mla[m]) columns.push([m.toUpperCase(), `${last}.${m}`]);
   const samples: HeatmapSample[] = queries.slice(0, 6).map((q) => {
     const x = batcher.batch([data.query[q]], 'test');
@@ -25,7 +52,17 @@ export function writeHeatmaps(c: TrainConfig, model: ReidModel, data: ReidData, 
       }),
     };
   });
+  const notes = columns.map((_, j) => (j === 0 ? ['reference']
+    : sameMapNote(lowestCorrelation(samples, j), columns.slice(1, j).filter((_, i) => lowestCorrelation(samples, j, i + 1) > SAME_MAP_CORRELATION).map(([t]) => t))));
   const path = join(c.out, 'gradcam.png');
-  drawHeatmapGrid(samples, columns.map(([t]) => t)).save(path);
+  drawHeatmapGrid(samples, columns.map(([t]) => t), { notes, legend: heatmapLegend(last, columns.length > 1) }).save(path);
   return [path];
+}
+
+/** What the Grad-CAM picture shows, under its colour bar. */
+export function heatmapLegend(last: string, modules: boolean): string[] {
+  return [
+    `Grad-CAM of the embedding's norm at layer4${modules ? ` and at each attention module of ${last}` : ''}; each map scaled to [0, 1] on its own.`,
+    ...(modules ? [`r: lowest Pearson correlation, over these images, with layer4's map; "≈ layer4": r > ${SAME_MAP_CORRELATION} on every image, the module's map cannot be told from layer4's ("≈ HLA": nor from that module's).`] : []),
+  ];
 }

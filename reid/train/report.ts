@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { MarketResult } from '../eval/market.ts';
 import { drawTrainingCurves } from '../viz/curves.ts';
-import { drawRetrievalGrid, retrievalRows } from '../viz/grids.ts';
+import { drawRetrievalGrid, retrievalRows, sampleQueries } from '../viz/retrieval.ts';
 import type { EpochMetrics, StartMetrics } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import type { ReidData } from './data.ts';
@@ -20,24 +20,17 @@ export function printSummary(reporter: Reporter, r: MarketResult, title: string)
   reporter.line(`${pct(r.mAP)}  ${pct(r.cmc[0])}  ${pct(r.cmc[4])}  ${pct(r.cmc[9])}`);
 }
 
-/** Evenly spaced query indices, one per identity where possible (deterministic). */
-function sampleQueries(data: ReidData, n: number): number[] {
-  const firstOfPid = new Map<number, number>();
-  data.query.forEach((q, i) => { if (!firstOfPid.has(q.pid)) firstOfPid.set(q.pid, i); });
-  const pool = [...firstOfPid.values()];
-  const step = Math.max(1, Math.floor(pool.length / n));
-  return pool.filter((_, i) => i % step === 0).slice(0, n);
-}
-
 export async function writePictures(c: TrainConfig, model: ReidModel, data: ReidData, history: EpochMetrics[], start: StartMetrics | null,
   evaluation: Evaluation, batcher: ImageBatcher, reporter: Reporter): Promise<void> {
   const written: string[] = [];
   if (history.length > 0) {
     const curves = join(c.out, 'curves.png');
-    drawTrainingCurves(start ? [start, ...history] : history, { title: `${c.profile} profile, seed ${c.seed}` }).save(curves);
+    drawTrainingCurves(start ? [start, ...history] : history, { title: `${c.profile} profile, seed ${c.seed}`, trainImages: data.train.length }).save(curves);
     written.push(curves);
   }
-  const queries = sampleQueries(data, 8);
+  // At least one query per camera (two each for 4 cameras), at most 16 rows.
+  const cams = new Set(data.query.map((q) => q.camid)).size;
+  const queries = sampleQueries(data.query, Math.min(16, Math.max(8, cams)));
   const rows = retrievalRows(data.query, data.gallery, evaluation.qf, evaluation.gf, model.featureDim, queries, 10);
   const retrieval = join(c.out, 'retrieval.png');
   drawRetrievalGrid(rows).save(retrieval);

@@ -120,3 +120,15 @@ export class Canvas implements RgbImage {
 export function textWidth(s: string, scale = 1): number {
   return [...s].length * (GLYPH_W + 1) * scale;
 }
+
+/** Greedy word wrap of `line` into lines at most `width` pixels wide in the 5x7 font (a longer single word stays whole). */
+export function wrapText(line: string, width: number, scale = 1): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const w of line.split(' ')) {
+    const next = cur ? `${cur} ${w}` : w;
+    if (cur && textWidth(next, scale) > width) { out.push(cur); cur = w; } else cur = next;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
