@@ -1,25 +1,89 @@
 /**
- * The kernel registry (tfjs-core's idea, reduced to what this project dispatches): the hot kernels
- * by name, for the active backend. The CPU backend is plain TypeScript; `useKernels` lets the GPU
- * backend (gpu/backend.ts) substitute its own implementations with the same semantics.
+ * The kernel registry (tfjs-core's `registerKernel`): every kernel by name × backend, and the
+ * active backend's set in `kernels`, chosen once per run and printed at start-up.
+ *
+ *   registerKernel({ kernel: 'gemm', backend: 'wasm', fn })   a backend provides a kernel
+ *   useBackend('wasm')                                        the run's backend: its kernels, the
+ *                                                             cpu reference for any it lacks
+ *   kernels.gemm(...)                                         what the ops (core/ops/*) call
+ *
+ * `cpu` is the plain-TypeScript reference, the living definition of every kernel: every other
+ * backend's kernel is checked against it (spec/kernels/). The cpu backend is active until a run
+ * chooses another; `npm run train` chooses `wasm` where it loads (reid/train/backend.ts).
  */
-import { gemm as cpuGemm } from './gemm.ts';
 import { gemmParallel } from './gemm-parallel.ts';
+import type { Float } from './gemm.ts';
+import * as cpuConv from './kernels/conv.ts';
+import type { ConvGeometry } from './kernels/conv.ts';
 
+/** Row-major C = alpha op(A) op(B) + beta C, op(A) [M, K], op(B) [K, N]; see core/gemm.ts. */
+export type GemmKernel = (
+  transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+  A: Float, aOff: number, lda: number, B: Float, bOff: number, ldb: number,
+  beta: number, C: Float, cOff: number, ldc: number,
+) => void;
+
+/** The named kernel set and each kernel's signature. */
 export interface Kernels {
-  /** Row-major C = alpha op(A) op(B) + beta C; see core/gemm.ts. */
-  gemm: typeof cpuGemm;
+  gemm: GemmKernel;
+  /** y [N, O, Ho, Wo] = conv(x [N, C, H, W], w [O, C, kh, kw]) (+ b [O]); y is overwritten. */
+  conv2d: (g: ConvGeometry, x: Float, w: Float, b: Float | null, y: Float) => void;
+  /** dw [O, C, kh, kw] += d(loss)/dw given dy [N, O, Ho, Wo]. */
+  conv2dBackpropFilter: (g: ConvGeometry, x: Float, dy: Float, dw: Float) => void;
+  /** dx [N, C, H, W] += d(loss)/dx given dy. */
+  conv2dBackpropInput: (g: ConvGeometry, w: Float, dy: Float, dx: Float) => void;
+}
+export type KernelName = keyof Kernels;
+
+export interface KernelConfig<K extends KernelName> {
+  kernel: K;
+  backend: string;
+  fn: Kernels[K];
 }
 
-/** Plain TypeScript, on every core for large products. */
-export const cpuKernels: Kernels = { gemm: gemmParallel };
+const registry = new Map<string, Partial<Kernels>>();
 
-/** The kernels in use. Mutated in place so that modules holding a reference see the switch. */
-export const kernels: Kernels = { ...cpuKernels };
+export function registerKernel<K extends KernelName>({ kernel, backend, fn }: KernelConfig<K>): void {
+  const set = registry.get(backend) ?? {};
+  set[kernel] = fn;
+  registry.set(backend, set);
+}
 
-export let backendName = 'cpu (plain TypeScript)';
+/** The kernel `backend` registered under `kernel`, if any. */
+export function getKernel<K extends KernelName>(kernel: K, backend: string): Kernels[K] | undefined {
+  return registry.get(backend)?.[kernel];
+}
 
-export function useKernels(name: string, impl: Partial<Kernels>): void {
-  Object.assign(kernels, cpuKernels, impl);
-  backendName = name;
+/** The backends that registered at least one kernel. */
+export function registeredBackends(): string[] {
+  return [...registry.keys()];
+}
+
+registerKernel({ kernel: 'gemm', backend: 'cpu', fn: gemmParallel });
+registerKernel({ kernel: 'conv2d', backend: 'cpu', fn: cpuConv.conv2d });
+registerKernel({ kernel: 'conv2dBackpropFilter', backend: 'cpu', fn: cpuConv.conv2dBackpropFilter });
+registerKernel({ kernel: 'conv2dBackpropInput', backend: 'cpu', fn: cpuConv.conv2dBackpropInput });
+
+/** The active backend's kernels. Mutated in place, so that modules holding a reference see the switch. */
+export const kernels: Kernels = { ...(registry.get('cpu') as Kernels) };
+
+let active = { name: 'cpu', description: 'cpu (plain TypeScript)' };
+
+/** Make `backend` the active one; `description` is the start-up line (adapter, threads, ...). */
+export function useBackend(backend: string, description = backend): void {
+  const own = registry.get(backend);
+  if (!own) throw new Error(`backend '${backend}' has no kernels registered (registered: ${registeredBackends().join(', ')})`);
+  Object.assign(kernels, registry.get('cpu'), own);
+  const borrowed = (Object.keys(kernels) as KernelName[]).filter((k) => !(k in own));
+  active = { name: backend, description: borrowed.length ? `${description}; cpu reference for ${borrowed.join(', ')}` : description };
+}
+
+/** The active backend's name ('cpu', 'wasm', ...). */
+export function backendName(): string {
+  return active.name;
+}
+
+/** The line printed at start-up: the backend and what runs where. */
+export function backendDescription(): string {
+  return active.description;
 }

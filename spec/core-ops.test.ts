@@ -1,17 +1,18 @@
 /**
  * Every fast primitive of core/ops equals its slow, literal reference (spec/reference/core.ts) on
- * random shapes, in float32 and float64: conv2d forward and backward (random kernel, stride and
+ * random shapes, in float32 and float64, on every CPU backend (one spec body each): conv2d forward and backward (random kernel, stride and
  * padding, non-square, the 1×1 path), batchnorm (train and eval, running statistics), maxpool,
  * global average pool, GeM, softmax, l2 normalisation, bmm (all transposes), broadcasting
  * elementwise ops, sum over an axis, permute.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Tensor, type DType } from '../core/tensor.ts';
 import { backward } from '../core/autograd.ts';
 import { Rng } from '../core/random.ts';
 import * as F from '../core/ops/index.ts';
 import * as R from './reference/core.ts';
+import { describeEachBackend } from './kernels/each-backend.ts';
 
 const seedArb = fc.integer({ min: 0, max: 1e6 });
 const dtypeArb = fc.constantFrom<DType>('float32', 'float64');
@@ -58,7 +59,7 @@ function checkConv(g: R.ConvGeometry & { bias: boolean; dtype: DType; seed: numb
   if (b) expectClose(b.grad!, ref.db, g.dtype, 'conv2d db');
 }
 
-describe('conv2d equals the six-loop reference', () => {
+describeEachBackend('conv2d equals the six-loop reference', () => {
   it('random kernel, stride, padding (non-square), forward, dx, dw, db', () => {
     fc.assert(fc.property(convArb, checkConv), { numRuns: 120 });
   });
@@ -72,7 +73,7 @@ describe('conv2d equals the six-loop reference', () => {
   });
 });
 
-describe('batchnorm equals the reference', () => {
+describeEachBackend('batchnorm equals the reference', () => {
   it('training and eval, 1d and 2d, running statistics moved by momentum (unbiased variance)', () => {
     const arb = fc.record({
       N: fc.integer({ min: 1, max: 4 }), C: fc.integer({ min: 1, max: 5 }), spatial: fc.constantFrom<number[]>([], [3, 2], [1, 4], [2, 2]),
@@ -93,7 +94,7 @@ describe('batchnorm equals the reference', () => {
   });
 });
 
-describe('pooling equals the reference', () => {
+describeEachBackend('pooling equals the reference', () => {
   it('maxpool2d with random kernel, stride, padding; gradient goes to the window maximum', () => {
     const arb = fc.record({
       N: fc.integer({ min: 1, max: 2 }), C: fc.integer({ min: 1, max: 3 }), H: fc.integer({ min: 1, max: 8 }), W: fc.integer({ min: 1, max: 8 }),
@@ -132,7 +133,7 @@ describe('pooling equals the reference', () => {
   });
 });
 
-describe('softmax, l2 normalisation, bmm equal the references', () => {
+describeEachBackend('softmax, l2 normalisation, bmm equal the references', () => {
   it('softmax and l2 normalise along the last axis', () => {
     const arb = fc.record({ rows: fc.integer({ min: 1, max: 5 }), D: fc.integer({ min: 1, max: 12 }), scale: fc.constantFrom(1, 30), dtype: dtypeArb, seed: seedArb });
     fc.assert(fc.property(arb, (c) => {
@@ -163,7 +164,7 @@ describe('softmax, l2 normalisation, bmm equal the references', () => {
   });
 });
 
-describe('broadcasting elementwise, sum, permute equal the references', () => {
+describeEachBackend('broadcasting elementwise, sum, permute equal the references', () => {
   // Two shapes that broadcast: each axis of the longer one is kept or set to 1 in the other.
   const pairArb = fc.record({
     shape: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }),

@@ -1,14 +1,17 @@
-/** The multi-threaded GEMM is bit-identical to the single-thread kernel (same summation order per element). */
+/** The multi-threaded GEMM is bit-identical to its single-thread kernel (same summation order per element), for both flavours. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { availableParallelism } from 'node:os';
 import { gemm } from '../core/gemm.ts';
-import { gemmParallel, gemmThreads } from '../core/gemm-parallel.ts';
+import { parallelGemm } from '../core/gemm-parallel.ts';
+import { threadsStarted } from '../core/thread-pool.ts';
+import { wasmGemm } from '../core/wasm/kernels.ts';
 import { alloc } from '../core/tensor.ts';
 import { Rng } from '../core/random.ts';
 
-describe('gemmParallel', () => {
-  it('equals gemm exactly on shared operands, all transposes, sizes above the threading threshold', () => {
+describe.each([['ts', gemm], ['wasm', wasmGemm]] as const)('parallelGemm(%s)', (flavour, single) => {
+  const gemmParallel = parallelGemm(flavour);
+  it('equals the single-thread kernel exactly on shared operands, all transposes, sizes above the threading threshold', () => {
     fc.assert(fc.property(
       fc.boolean(), fc.boolean(), fc.integer({ min: 20, max: 90 }), fc.integer({ min: 20, max: 300 }), fc.integer({ min: 100, max: 400 }),
       fc.constantFrom('float32' as const, 'float64' as const), fc.double({ min: -1, max: 1, noNaN: true }), fc.integer(),
@@ -20,11 +23,11 @@ describe('gemmParallel', () => {
         const C0 = random(M * N);
         const C1 = alloc(dtype, M * N);
         C1.set(C0);
-        gemm(tA, tB, M, N, K, 0.5, A, 3, tA ? M : K, B, 5, tB ? K : N, beta, C0, 0, N);
+        single(tA, tB, M, N, K, 0.5, A, 3, tA ? M : K, B, 5, tB ? K : N, beta, C0, 0, N);
         gemmParallel(tA, tB, M, N, K, 0.5, A, 3, tA ? M : K, B, 5, tB ? K : N, beta, C1, 0, N);
         expect(C1).toEqual(C0);
       }), { numRuns: 25 });
     // on a multi-core machine the products above really were split over threads
-    if (availableParallelism() > 1 && process.env.MLA_THREADS !== '1') expect(gemmThreads()).toBeGreaterThan(1);
+    if (availableParallelism() > 1 && process.env.MLA_THREADS !== '1') expect(threadsStarted()).toBeGreaterThan(1);
   });
 });

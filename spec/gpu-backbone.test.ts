@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../core/random.ts';
 import { Tensor } from '../core/tensor.ts';
 import { backward } from '../core/autograd.ts';
-import { useKernels } from '../core/backend.ts';
+import { registerKernel, useBackend } from '../core/backend.ts';
 import { RESNET_CPU_TINY, ReIDBackbone, backboneOptions } from '../nn/backbone.ts';
 import { createGpuBackend, type GpuBackend } from '../gpu/backend.ts';
 
@@ -34,7 +34,7 @@ const worst = (a: Float32Array, b: Float32Array) => {
 describe('backbone on the gpu.js webgpu GEMM', () => {
   let gpu: GpuBackend | undefined;
   afterAll(async () => {
-    useKernels('cpu (plain TypeScript)', {});
+    useBackend('cpu');
     await gpu?.destroy();
   });
 
@@ -46,7 +46,8 @@ describe('backbone on the gpu.js webgpu GEMM', () => {
     gpu = await createGpuBackend('webgpu', { software: 'fallback' });
     let calls = 0;
     const g = gpu;
-    useKernels(`gpu.js ${g.describe()}`, { gemm: (...args) => { calls++; g.gemm(...args); } });
+    registerKernel({ kernel: 'gemm', backend: 'gpu', fn: (...args) => { calls++; g.gemm(...args); } });
+    useBackend('gpu');
     const onGpu = run();
     expect(g.describe()).toMatch(/^webgpu on /);
     // the GEMMs really went to the device: many calls, and float32 device sums differ from the CPU's

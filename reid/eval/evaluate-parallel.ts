@@ -4,17 +4,13 @@
  * them. Same numbers as evaluate() up to the order of the final AP sum (~1e-16). Falls back to
  * evaluate() for one thread, for re-ranking, or when the tsx loader the workers need is missing.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { startTsWorker, tsWorkersAvailable } from '../../core/ts-worker.ts';
 import { l2NormalizeRows } from './distance.ts';
 import { type EvaluateOptions, type Labels, evaluate } from './evaluate.ts';
 import { type MarketResult, checkProtocolInputs } from './market.ts';
 
-const tsxApi = new URL('../../node_modules/tsx/dist/esm/api/index.mjs', import.meta.url);
 const workerUrl = new URL('./evaluate-worker.ts', import.meta.url);
-const bootstrap = `import(${JSON.stringify(tsxApi.href)}).then((m) => m.tsImport(${JSON.stringify(workerUrl.href)}, ${JSON.stringify(workerUrl.href)}))`;
 
 const shared = (a: Float32Array): Float32Array => {
   const s = new Float32Array(new SharedArrayBuffer(a.length * 4) as unknown as ArrayBuffer);
@@ -28,7 +24,7 @@ export async function evaluateParallel(
   const Q = query.pids.length;
   const G = gallery.pids.length;
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), 64, Q));
-  if (threads === 1 || opts.rerank || !existsSync(fileURLToPath(tsxApi))) return evaluate(qf, gf, dim, query, gallery, opts);
+  if (threads === 1 || opts.rerank || !tsWorkersAvailable()) return evaluate(qf, gf, dim, query, gallery, opts);
   if (qf.length !== Q * dim) throw new Error(`evaluate: query features have ${qf.length} values, expected ${Q} queries x ${dim}`);
   if (gf.length !== G * dim) throw new Error(`evaluate: gallery features have ${gf.length} values, expected ${G} items x ${dim}`);
   checkProtocolInputs(Q, G, query.pids, gallery.pids, query.camids, gallery.camids);
@@ -41,8 +37,7 @@ export async function evaluateParallel(
   const parts = await Promise.all(Array.from({ length: threads }, (_, w) => {
     const a = w * per, b = Math.min(Q, a + per);
     return new Promise<{ ap: Float64Array; cmcCounts: Float64Array }>((resolve, reject) => {
-      const worker = new Worker(bootstrap, {
-        eval: true,
+      const worker = startTsWorker(workerUrl, {
         workerData: {
           qn: qn.slice(a * dim, b * dim), gn, D: dim, maxRank, blockRows,
           qPids: Int32Array.from(query.pids).subarray(a, b), qCams: Int32Array.from(query.camids).subarray(a, b), gPids, gCams,

@@ -1,16 +1,30 @@
 /**
- * `--backend`: which kernels the tensor core runs. cpu is plain TypeScript (core/gemm.ts);
- * gpu is gpu.js in webgpu mode (a real GPU, or the software adapter when `MLA_ALLOW_SOFTWARE_GPU=1`),
- * webasm and gpujs-cpu are gpu.js's CPU modes. The GEMM of every conv, linear and attention product
- * is routed to the chosen backend; the rest of the layers stay on the CPU path (see README: GPU).
+ * `--backend`: which kernels the tensor core runs (core/backend.ts's registry).
+ * - wasm (default): WebAssembly-SIMD kernels (core/wasm/) where they load, else cpu with a message;
+ * - cpu: the plain-TypeScript reference kernels;
+ * - gpu: gpu.js in webgpu mode (a real GPU, or the software adapter when `MLA_ALLOW_SOFTWARE_GPU=1`),
+ *   webasm and gpujs-cpu: gpu.js's CPU modes. Their GEMM runs every conv, linear and attention
+ *   product; the rest of the layers stay on the CPU path (see README: GPU).
  * Returns the line printed at start-up, naming the backend and its adapter.
  */
-import { backendName, useKernels } from '../../core/backend.ts';
+import { backendDescription, registerKernel, useBackend } from '../../core/backend.ts';
+import { registerWasmBackend } from '../../core/wasm/backend.ts';
+
+export const BACKENDS = ['wasm', 'cpu', 'gpu', 'webasm', 'gpujs-cpu'] as const;
 
 export async function selectBackend(name: string): Promise<string> {
   if (name === 'cpu') {
-    useKernels('cpu (plain TypeScript)', {});
-    return backendName;
+    useBackend('cpu', 'cpu (plain TypeScript)');
+    return backendDescription();
+  }
+  if (name === 'wasm') {
+    const failure = registerWasmBackend();
+    if (failure) {
+      useBackend('cpu', `cpu (plain TypeScript; the wasm backend did not load: ${failure})`);
+    } else {
+      useBackend('wasm', 'wasm (WebAssembly SIMD, relaxed multiply-add)');
+    }
+    return backendDescription();
   }
   const { createGpuBackend } = await import('../../gpu/backend.ts');
   const mode = name === 'gpu' ? 'webgpu' : name === 'webasm' ? 'webasm' : 'cpu';
@@ -18,9 +32,10 @@ export async function selectBackend(name: string): Promise<string> {
   try {
     gpu = await createGpuBackend(mode, { software: process.env.MLA_ALLOW_SOFTWARE_GPU === '1' ? 'fallback' : 'never' });
   } catch (e) {
-    throw new Error(`--backend ${name}: ${(e as Error).message}. No GPU adapter: use --backend cpu ` +
+    throw new Error(`--backend ${name}: ${(e as Error).message}. No GPU adapter: use --backend wasm or cpu ` +
       '(or set MLA_ALLOW_SOFTWARE_GPU=1 to run the webgpu kernels on the slow software adapter).');
   }
-  useKernels(`gpu.js ${gpu.describe()}`, { gemm: gpu.gemm.bind(gpu) });
-  return backendName;
+  registerKernel({ kernel: 'gemm', backend: name, fn: gpu.gemm.bind(gpu) });
+  useBackend(name, `gpu.js ${gpu.describe()}`);
+  return backendDescription();
 }

@@ -41,7 +41,7 @@ const program = newCommand('npm run train --', 'Unsupervised person re-ID with M
   .option('--overwrite', 'replace the run files of a used --out folder (config.json, metrics.jsonl, last/best.safetensors, the PNGs)')
   .option('--epochs <n>', 'number of epochs', integer('--epochs', 1))
   .option('--seed <n>', 'seed of every random choice (init, sampling, augmentation)', integer('--seed', 0))
-  .addOption(new Option('--backend <name>', 'compute backend: cpu (plain TypeScript), gpu (gpu.js webgpu), webasm or gpujs-cpu (gpu.js modes)').choices(['cpu', 'gpu', 'webasm', 'gpujs-cpu']))
+  .addOption(new Option('--backend <name>', 'compute backend: wasm (WebAssembly SIMD, the default), cpu (plain TypeScript reference), gpu (gpu.js webgpu), webasm or gpujs-cpu (gpu.js modes)').choices(['wasm', 'cpu', 'gpu', 'webasm', 'gpujs-cpu']))
   .option('--pla', 'enable pixel-level attention (eq. 3)')
   .option('--no-pla', 'disable pixel-level attention')
   .option('--hla', 'enable head-level attention (BoTNet MHSA)')

@@ -25,7 +25,7 @@ export interface TrainConfig {
   synthetic: Partial<SyntheticOptions>;
   out: string;
   seed: number;
-  backend: 'cpu' | 'gpu' | 'webasm' | 'gpujs-cpu';
+  backend: 'wasm' | 'cpu' | 'gpu' | 'webasm' | 'gpujs-cpu';
   // --- model ---
   /** 'resnet50' (torchvision layout), or the CPU-sized variants of the same layout: 'small' (width 16), 'tiny' (width 8). */
   arch: 'resnet50' | 'small' | 'tiny';
@@ -90,7 +90,7 @@ const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epoch
   synthetic: {},
   out: 'runs/latest',
   seed: 1,
-  backend: 'cpu',
+  backend: 'wasm', // core/wasm: WebAssembly-SIMD kernels where they load (else cpu, said at start-up)
   pooling: 'avg', // DESIGN.md: global average pooling (GeM optional)
   mla: { pla: true, hla: true, dla: true, blocks: 'all' }, // the paper's full model ("ALL")
   pretrained: null,
@@ -192,7 +192,7 @@ const CHECKS: Record<Exclude<keyof TrainConfig, 'mla' | 'synthetic'>, Check> = {
   dataDir: path,
   out: path,
   seed: int(0),
-  backend: oneOf('cpu', 'gpu', 'webasm', 'gpujs-cpu'),
+  backend: oneOf('wasm', 'cpu', 'gpu', 'webasm', 'gpujs-cpu'),
   arch: oneOf('resnet50', 'small', 'tiny'),
   height: int(1),
   width: int(1),

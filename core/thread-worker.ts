@@ -1,10 +1,11 @@
 /**
- * A GEMM worker of ./gemm-parallel.ts: waits on its control word, takes one job from its port
- * synchronously, computes that slice of C with the single-thread kernel, signals completion.
+ * A helper thread of ./thread-pool.ts: waits on its control word, takes one job from its port
+ * synchronously, runs it (./thread-jobs.ts), signals completion (and reports a failure on the port).
  */
 import { workerData } from 'node:worker_threads';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { gemm } from './gemm.ts';
+import { JOBS } from './thread-jobs.ts';
+import type { Job } from './thread-pool.ts';
 
 const { ctrl, port } = workerData as { ctrl: Int32Array; port: MessagePort };
 
@@ -13,8 +14,9 @@ for (;;) {
   Atomics.store(ctrl, 0, 0);
   let msg = receiveMessageOnPort(port);
   while (!msg) msg = receiveMessageOnPort(port);
+  const job = msg.message as Job;
   try {
-    gemm(...(msg.message as Parameters<typeof gemm>));
+    (JOBS[job.name] as (...a: unknown[]) => void)(...job.args);
   } catch (e) {
     port.postMessage(String((e as Error).message));
   }

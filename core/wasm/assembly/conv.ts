@@ -1,0 +1,145 @@
+/**
+ * Conv2d (zero padding, no dilation or groups) as im2col + GEMM, in WebAssembly: the same
+ * algorithm and summation order as the cpu kernels of core/kernels/conv.ts, on operands in this
+ * module's linear memory (byte addresses). Per image n, with P = Ho·Wo and CK = C·kh·kw:
+ *
+ *   forward:  cols = im2col(x[n]) [CK, P];   y[n] = w [O, CK] · cols (+ b)
+ *   dW:       dw[:, r0:r1] += dy[n] · cols[r0:r1, :]ᵀ        (rows r0..r1 of cols only: threads split them)
+ *   dX:       dx[n] += col2im(wᵀ · dy[n])
+ *
+ * A 1x1 convolution with stride 1 and no padding skips im2col: cols is x[n] itself.
+ */
+import { gemm } from './gemm';
+
+/**
+ * Output columns ox in [insideFrom, insideTo) read input column ox·sw − pw + j inside [0, W):
+ * ox ≥ ceil((pw − j) / sw) and ox ≤ floor((W − 1 + pw − j) / sw), clamped to [0, Wo).
+ */
+function insideFrom(lead: i32, sw: i32, Wo: i32): i32 {
+  return lead <= 0 ? 0 : min(Wo, (lead + sw - 1) / sw);
+}
+function insideTo(last: i32, sw: i32, Wo: i32, from: i32): i32 {
+  return last < 0 ? from : max(from, min(Wo, last / sw + 1));
+}
+
+/** im2col rows r0..r1 of image x [C, H, W] into cols [(r1 − r0), Ho·Wo]. */
+function im2colRows(x: usize, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  Ho: i32, Wo: i32, r0: i32, r1: i32, cols: usize): void {
+  const P = Ho * Wo;
+  for (let r = r0; r < r1; r++) {
+    const c = r / (kh * kw);
+    const i = (r / kw) % kh;
+    const j = r % kw;
+    const row = cols + (((r - r0) * P) << 2);
+    const oxLo = insideFrom(pw - j, sw, Wo);
+    const oxHi = insideTo(W - 1 + pw - j, sw, Wo, oxLo);
+    for (let oy = 0; oy < Ho; oy++) {
+      const y = oy * sh - ph + i;
+      const dst = row + ((oy * Wo) << 2);
+      if (y < 0 || y >= H) {
+        memory.fill(dst, 0, Wo << 2);
+        continue;
+      }
+      const src = x + (((c * H + y) * W) << 2);
+      if (oxLo > 0) memory.fill(dst, 0, oxLo << 2);
+      if (sw == 1) {
+        memory.copy(dst + (oxLo << 2), src + ((oxLo - pw + j) << 2), (oxHi - oxLo) << 2);
+      } else {
+        for (let ox = oxLo; ox < oxHi; ox++) store<f32>(dst + (ox << 2), load<f32>(src + ((ox * sw - pw + j) << 2)));
+      }
+      if (oxHi < Wo) memory.fill(dst + (oxHi << 2), 0, (Wo - oxHi) << 2);
+    }
+  }
+}
+
+/** dx [C, H, W] += col2im(cols [CK, Ho·Wo]). */
+function col2imAdd(cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  Ho: i32, Wo: i32, dx: usize): void {
+  const P = Ho * Wo;
+  const CK = C * kh * kw;
+  for (let r = 0; r < CK; r++) {
+    const c = r / (kh * kw);
+    const i = (r / kw) % kh;
+    const j = r % kw;
+    const row = cols + ((r * P) << 2);
+    const oxLo = insideFrom(pw - j, sw, Wo);
+    const oxHi = insideTo(W - 1 + pw - j, sw, Wo, oxLo);
+    for (let oy = 0; oy < Ho; oy++) {
+      const y = oy * sh - ph + i;
+      if (y < 0 || y >= H) continue;
+      const dst = dx + (((c * H + y) * W) << 2);
+      const src = row + ((oy * Wo) << 2);
+      for (let ox = oxLo; ox < oxHi; ox++) {
+        const p = dst + ((ox * sw - pw + j) << 2);
+        store<f32>(p, load<f32>(p) + load<f32>(src + (ox << 2)));
+      }
+    }
+  }
+}
+
+function isDirect(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
+  return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+}
+
+/** y [count, O, Ho, Wo] = conv(x [count, C, H, W], w [O, C, kh, kw]) (+ b [O] if hasBias). */
+export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i32,
+  C: i32, H: i32, W: i32, O: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, Ho: i32, Wo: i32,
+  y: usize, cols: usize, pack: usize): void {
+  const P = Ho * Wo;
+  const CK = C * kh * kw;
+  const direct = isDirect(kh, kw, sh, sw, ph, pw);
+  for (let n = 0; n < count; n++) {
+    const xn = x + ((n * C * H * W) << 2);
+    const yn = y + ((n * O * P) << 2);
+    if (hasBias) {
+      for (let o = 0; o < O; o++) {
+        const v = load<f32>(b + (o << 2));
+        const row = yn + ((o * P) << 2);
+        for (let p = 0; p < P; p++) store<f32>(row + (p << 2), v);
+      }
+    }
+    let src = xn;
+    if (!direct) {
+      im2colRows(xn, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, 0, CK, cols);
+      src = cols;
+    }
+    gemm(0, 0, O, P, CK, 1, w, CK, src, P, hasBias ? 1 : 0, yn, P, pack);
+  }
+}
+
+/** dw[:, r0:r1] (leading dimension CK) += Σ_n dy[n] · cols_n[r0:r1, :]ᵀ over the N images, in order. */
+export function convBackpropFilter(x: usize, dy: usize, N: i32,
+  C: i32, H: i32, W: i32, O: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, Ho: i32, Wo: i32,
+  r0: i32, r1: i32, dw: usize, cols: usize, pack: usize): void {
+  const P = Ho * Wo;
+  const CK = C * kh * kw;
+  const direct = isDirect(kh, kw, sh, sw, ph, pw);
+  for (let n = 0; n < N; n++) {
+    const xn = x + ((n * C * H * W) << 2);
+    let src = xn + ((r0 * P) << 2);
+    if (!direct) {
+      im2colRows(xn, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, r0, r1, cols);
+      src = cols;
+    }
+    gemm(0, 1, O, r1 - r0, P, 1, dy + ((n * O * P) << 2), P, src, P, 1, dw + (r0 << 2), CK, pack);
+  }
+}
+
+/** dx [count, C, H, W] += col2im(wᵀ · dy[n]) per image. */
+export function convBackpropInput(w: usize, dy: usize, count: i32,
+  C: i32, H: i32, W: i32, O: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, Ho: i32, Wo: i32,
+  dx: usize, cols: usize, pack: usize): void {
+  const P = Ho * Wo;
+  const CK = C * kh * kw;
+  const direct = isDirect(kh, kw, sh, sw, ph, pw);
+  for (let n = 0; n < count; n++) {
+    const dxn = dx + ((n * C * H * W) << 2);
+    const dyn = dy + ((n * O * P) << 2);
+    if (direct) {
+      gemm(1, 0, C, P, O, 1, w, CK, dyn, P, 1, dxn, P, pack);
+    } else {
+      gemm(1, 0, CK, P, O, 1, w, CK, dyn, P, 0, cols, P, pack);
+      col2imAdd(cols, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, dxn);
+    }
+  }
+}

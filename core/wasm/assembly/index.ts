@@ -1,0 +1,3 @@
+// The wasm backend's kernels (core/wasm/kernels.ts loads them): build with `npm run build:wasm`.
+export { gemm, gemmScratchBytes } from './gemm';
+export { convForward, convBackpropFilter, convBackpropInput } from './conv';

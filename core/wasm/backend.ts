@@ -1,0 +1,58 @@
+/**
+ * The `wasm` backend: WebAssembly-SIMD kernels (core/wasm/assembly/, AssemblyScript), on every core
+ * for large work. `registerWasmBackend()` loads the module and registers its kernels; it returns
+ * why not where the module cannot load (the run then says so and stays on `cpu`). Float64 operands
+ * (the equation-level tests) run the cpu reference kernels.
+ *
+ * Threads share a kernel's work so that any split gives the same numbers, bit for bit: GEMM by
+ * columns (core/gemm-parallel.ts), conv forward and dX by images, conv dW by rows of im2col.
+ */
+import { registerKernel, type Kernels } from '../backend.ts';
+import { parallelGemm } from '../gemm-parallel.ts';
+import * as cpuConv from '../kernels/conv.ts';
+import type { ConvGeometry } from '../kernels/conv.ts';
+import { isShared, runJobs, splitRange, threadsAvailable, type Job } from '../thread-pool.ts';
+import type { JobName } from '../thread-jobs.ts';
+import { allF32, loadWasmKernels, wasmFailure } from './kernels.ts';
+import { convBackpropFilterRange, convBackpropInputRange, convForwardRange } from './conv.ts';
+
+/** Below this many multiply-adds a conv runs on the calling thread. */
+const MIN_WORK = 1 << 20;
+
+const macs = (g: ConvGeometry) => g.N * g.O * g.Ho * g.Wo * g.C * g.kh * g.kw;
+
+/** Runs `name` over [0, extent) split across the threads, or on this thread alone when not worth it. */
+function onCores(name: JobName, g: ConvGeometry, out: Float32Array, extent: number, args: (lo: number, hi: number) => unknown[]): void {
+  const parts = macs(g) >= MIN_WORK && isShared(out) ? Math.min(threadsAvailable(), extent) : 1;
+  runJobs(splitRange(extent, parts).map(([lo, hi]): Job => ({ name, args: args(lo, hi) })));
+}
+
+const conv2d: Kernels['conv2d'] = (g, x, w, b, y) => {
+  if (!allF32(x, w, b, y)) return cpuConv.conv2d(g, x, w, b, y);
+  if (g.N === 0) return;
+  onCores('conv-forward-wasm', g, y as Float32Array, g.N, (n0, n1) => [g, x, w, b, y, n0, n1]);
+};
+
+const conv2dBackpropFilter: Kernels['conv2dBackpropFilter'] = (g, x, dy, dw) => {
+  if (!allF32(x, dy, dw)) return cpuConv.conv2dBackpropFilter(g, x, dy, dw);
+  onCores('conv-filter-wasm', g, dw as Float32Array, g.C * g.kh * g.kw, (r0, r1) => [g, x, dy, dw, r0, r1]);
+};
+
+const conv2dBackpropInput: Kernels['conv2dBackpropInput'] = (g, w, dy, dx) => {
+  if (!allF32(w, dy, dx)) return cpuConv.conv2dBackpropInput(g, w, dy, dx);
+  if (g.N === 0) return;
+  onCores('conv-input-wasm', g, dx as Float32Array, g.N, (n0, n1) => [g, w, dy, dx, n0, n1]);
+};
+
+/** Registers the wasm kernels; returns null, or the reason the module did not load. */
+export function registerWasmBackend(): string | null {
+  if (!loadWasmKernels()) return wasmFailure();
+  registerKernel({ kernel: 'gemm', backend: 'wasm', fn: parallelGemm('wasm') });
+  registerKernel({ kernel: 'conv2d', backend: 'wasm', fn: conv2d });
+  registerKernel({ kernel: 'conv2dBackpropFilter', backend: 'wasm', fn: conv2dBackpropFilter });
+  registerKernel({ kernel: 'conv2dBackpropInput', backend: 'wasm', fn: conv2dBackpropInput });
+  return null;
+}
+
+/** For the spec: the single-thread range kernels, to check that any split gives the same numbers. */
+export const convRanges = { convForwardRange, convBackpropFilterRange, convBackpropInputRange };
