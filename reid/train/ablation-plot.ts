@@ -18,6 +18,6 @@ export function drawAblation(t: AblationTable): Canvas {
     title: `Ablation (paper Tables 6/7), ${seeds} seeds per row, clustering: ${t.setting.clustering}`,
     yLabel: '%',
     intervalLabel: level,
-    footer: [`bar: mean over seeds; error bar: ${level}, mean +- t(0.975, n-1) s / sqrt(n)`, ...(t.setting.trainFlags.length ? [`train flags: ${t.setting.trainFlags.join(' ')}`] : [])],
+    footer: [`bar: mean over seeds; error bar: ${level}, mean ± t(0.975, n−1) · s / √n`, ...(t.setting.trainFlags.length ? [`train flags: ${t.setting.trainFlags.join(' ')}`] : [])],
   });
 }

@@ -45,6 +45,7 @@ const program = new Command('npm run ablation --')
     .choices(['profile', 'raw']).default('profile'))
   .option('--out <dir>', 'folder of the runs (<out>/<row>-s<seed>) and of ablation.json / ablation.png (default runs/ablation, runs/ablation-raw with --clustering raw)')
   .option('--table-only', 'train nothing: rebuild the table, JSON and PNG from the runs\' metrics.jsonl')
+  .option('--redo', 'train again where a run folder already holds a run (passes --overwrite to npm run train, which refuses a used folder otherwise)')
   .addHelpText('after', `
 Flags after a second -- go to every training run, as npm run train takes them.
 The interval: mean ± t(0.975, n-1) · s / sqrt(n), s the sample standard deviation of the n seeds' values.
@@ -65,7 +66,8 @@ function train(out: string, row: AblationRow, flags: string[], seed: number, job
   const child = spawn('npx', ['tsx', 'reid/train/cli.ts', '--seed', String(seed), ...rowFlags(row), '--no-pictures', '--out', dir, ...flags],
     { stdio: ['ignore', log, log], env: { ...process.env, MLA_THREADS: threads } });
   return new Promise((resolve, reject) => child.on('exit', (code) =>
-    (code === 0 ? resolve() : reject(new Error(`${row}, seed ${seed}: training exited with status ${code} (see ${jobs > 1 ? join(dir, 'train.log') : 'above'})`)))));
+    (code === 0 ? resolve() : reject(new Error(`${row}, seed ${seed}: training exited with status ${code} (see ${jobs > 1 ? join(dir, 'train.log') : 'above'}; ` +
+      `a folder that already holds a run is refused: --redo trains it again, --table-only only tabulates)`)))));
 }
 
 async function main(): Promise<void> {
@@ -73,11 +75,12 @@ async function main(): Promise<void> {
   const dash = argv.indexOf('--');
   const extra = dash >= 0 ? argv.slice(dash + 1) : [];
   program.parse(dash >= 0 ? argv.slice(0, dash) : argv, { from: 'user' });
-  const o = program.opts<{ seeds: number[]; rows: AblationRow[]; jobs: number; clustering: 'profile' | 'raw'; out?: string; tableOnly?: boolean }>();
+  const o = program.opts<{ seeds: number[]; rows: AblationRow[]; jobs: number; clustering: 'profile' | 'raw'; out?: string; tableOnly?: boolean; redo?: boolean }>();
   const out = o.out ?? (o.clustering === 'raw' ? 'runs/ablation-raw' : 'runs/ablation');
   const trainFlags = [...(o.clustering === 'raw' ? RAW_CLUSTERING : []), ...extra];
   if (!o.tableOnly) {
-    const queue = o.seeds.flatMap((seed) => o.rows.map((row) => () => train(out, row, trainFlags, seed, o.jobs)));
+    const flags = o.redo ? [...trainFlags, '--overwrite'] : trainFlags;
+    const queue = o.seeds.flatMap((seed) => o.rows.map((row) => () => train(out, row, flags, seed, o.jobs)));
     const worker = async () => { for (let job = queue.shift(); job; job = queue.shift()) await job(); };
     await Promise.all(Array.from({ length: o.jobs }, worker));
   }
