@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { ABLATION_ROWS, ABLATION_ROW_NAMES } from '../nn/attention/mla.ts';
-import { collectAblation, formatAblation, readRun, runDir } from '../reid/train/ablation-table.ts';
+import { collectAblation, formatAblation, readRun, rowFlags, runDir } from '../reid/train/ablation-table.ts';
 import { meanInterval, studentTCdf, studentTQuantile } from '../reid/train/confidence.ts';
 
 /** scipy.stats.t.ppf(0.975, df), scipy 1.10. */
@@ -72,6 +72,11 @@ describe('ablation table', () => {
   it('every one of the paper\'s six rows is defined once, in its order', () => {
     expect(ABLATION_ROW_NAMES).toEqual(['baseline', 'HLA', 'PLA', 'PLA+HLA', 'DLA', 'ALL']);
     expect(ABLATION_ROWS.HLA).toEqual({ pla: false, hla: true, dla: false });
+    // every run names all three modules, so the profile's defaults cannot leak into a row
+    expect(rowFlags('HLA')).toEqual(['--no-pla', '--hla', '--no-dla']);
+    expect(rowFlags('baseline')).toEqual(['--no-pla', '--no-hla', '--no-dla']);
+    expect(rowFlags('ALL')).toEqual(['--pla', '--hla', '--dla']);
+    expect(runDir('runs/ablation', 'PLA+HLA', 3)).toBe(join('runs/ablation', 'pla+hla-s3'));
   });
 
   it('means and intervals per row from metrics.jsonl files; rows without runs say so', () => {

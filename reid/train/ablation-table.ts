@@ -1,5 +1,5 @@
 /**
- * The ablation table from the runs' metrics.jsonl files: per row (nn/attention/mla.ts ABLATION_ROWS)
+ * The ablation's runs and table: each row's train flags and folder, and the table from the runs' metrics.jsonl files: per row (nn/attention/mla.ts ABLATION_ROWS)
  * the final evaluation of each seed, and the mean with a 95 % t-interval over seeds (confidence.ts)
  * of mAP, rank-1, rank-5 and rank-10; as a Markdown table and as JSON. No training here.
  *
@@ -39,6 +39,15 @@ export interface AblationTable {
   formula: string;
   rows: RowSummary[];
 }
+
+/** Train flags of one row: every module named explicitly, so the profile's defaults do not matter. */
+export function rowFlags(row: AblationRow): string[] {
+  const m = ABLATION_ROWS[row];
+  return (['pla', 'hla', 'dla'] as const).map((k) => (m[k] ? `--${k}` : `--no-${k}`));
+}
+
+/** The paper's clustering (section 3): raw features, plain k-NN (`npm run ablation -- --clustering raw`). */
+export const RAW_CLUSTERING = ['--cluster-on', 'raw', '--same-camera-penalty', '0'];
 
 /** Folder of one run: <out>/<row in lower case>-s<seed> (e.g. runs/ablation/pla+hla-s3). */
 export const runDir = (out: string, row: string, seed: number): string => join(out, `${row.toLowerCase()}-s${seed}`);

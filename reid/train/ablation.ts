@@ -11,18 +11,9 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ABLATION_ROWS, ABLATION_ROW_NAMES, type AblationRow } from '../../nn/attention/mla.ts';
-import { collectAblation, formatAblation, runDir } from './ablation-table.ts';
+import { ABLATION_ROW_NAMES, type AblationRow } from '../../nn/attention/mla.ts';
+import { RAW_CLUSTERING, collectAblation, formatAblation, rowFlags, runDir } from './ablation-table.ts';
 import { drawAblation } from './ablation-plot.ts';
-
-/** Train flags of one row: every module named explicitly, so the profile's defaults do not matter. */
-export function rowFlags(row: AblationRow): string[] {
-  const m = ABLATION_ROWS[row];
-  return (['pla', 'hla', 'dla'] as const).map((k) => (m[k] ? `--${k}` : `--no-${k}`));
-}
-
-/** The paper's clustering (section 3): raw features, plain k-NN. */
-export const RAW_CLUSTERING = ['--cluster-on', 'raw', '--same-camera-penalty', '0'];
 
 const list = (flag: string, parse: (s: string) => unknown, expected: string) => (v: string) => v.split(',').map((s) => {
   const x = parse(s.trim());
