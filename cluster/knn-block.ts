@@ -13,7 +13,8 @@
  * Same-camera penalty (optional; not in the paper): with camera ids c [N] and λ > 0 the key is
  * d(i, j) + λ·[c_i = c_j], so that images of other cameras come first among equally close ones.
  */
-import { type Float, gemm } from '../core/gemm.ts';
+import type { Float } from '../core/gemm.ts';
+import { kernels } from '../core/backend.ts';
 
 export interface BlockPair {
   i0: number;
@@ -85,16 +86,16 @@ export function blockPairs(N: number, block: number): BlockPair[] {
 }
 
 /**
- * One block pair: S = X[i0:i1] · X[j0:j1]ᵀ by GEMM into `scratch` (≥ block² doubles), then every
+ * One block pair: S = X[i0:i1] · X[j0:j1]ᵀ by the active backend's GEMM into `scratch` (≥ block² values of X's type), then every
  * d(a, b) = n[a] + n[b] − 2·S[a, b] offered to row a's heap and, off the diagonal block, to row b's.
  */
 export function processBlockPair(
   X: Float, D: number, norms: Float64Array, p: BlockPair, kk: number,
-  heapD: Float64Array, heapI: Int32Array, scratch: Float64Array, sameCamera: SameCameraPenalty | null = null,
+  heapD: Float64Array, heapI: Int32Array, scratch: Float, sameCamera: SameCameraPenalty | null = null,
 ): void {
   const mI = p.i1 - p.i0;
   const mJ = p.j1 - p.j0;
-  gemm(false, true, mI, mJ, D, 1, X, p.i0 * D, D, X, p.j0 * D, D, 0, scratch, 0, mJ);
+  kernels.gemm(false, true, mI, mJ, D, 1, X, p.i0 * D, D, X, p.j0 * D, D, 0, scratch, 0, mJ);
   if (kk === 0) return;
   const diagonal = p.i0 === p.j0;
   for (let a = 0; a < mI; a++) {
@@ -116,4 +117,9 @@ export function processBlockPair(
       }
     }
   }
+}
+
+/** GEMM scratch for one block pair, of X's type (so the wasm backend's float32 kernel can run). */
+export function blockScratch(X: Float, block: number): Float {
+  return X instanceof Float32Array ? new Float32Array(block * block) : new Float64Array(block * block);
 }

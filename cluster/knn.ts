@@ -11,12 +11,11 @@
  * Both give the same lists: each pair's distance is computed exactly once, by the same GEMM call
  * shape, and ties are broken by index.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { backendName } from '../core/backend.ts';
+import { startTsWorker, tsWorkersAvailable } from '../core/ts-worker.ts';
 import type { Float } from '../core/gemm.ts';
-import { type BlockPair, EMPTY_INDEX, type SameCameraPenalty, blockPairs, initHeaps, processBlockPair, rowSquaredNorms } from './knn-block.ts';
+import { type BlockPair, EMPTY_INDEX, blockScratch, type SameCameraPenalty, blockPairs, initHeaps, processBlockPair, rowSquaredNorms } from './knn-block.ts';
 
 export interface KnnLists {
   N: number;
@@ -33,7 +32,7 @@ export interface KnnLists {
 }
 
 export interface KnnOptions {
-  /** Rows per GEMM block (default 256: a packed 256 × 256 panel pair stays in a 1 MB L2): scratch is block² doubles. */
+  /** Rows per GEMM block (default 256: a packed 256 × 256 panel pair stays in a 1 MB L2): scratch is block² values of X's type. */
   block?: number;
   /** Rank other cameras' images first: key d(i, j) + λ where c_i = c_j (knn-block.ts); `dist` still holds d(i, j). */
   sameCamera?: SameCameraPenalty;
@@ -94,16 +93,13 @@ export function knn(X: Float, N: number, D: number, k: number, opts: KnnOptions 
   const heapD = new Float64Array(N * kk);
   const heapI = new Int32Array(N * kk);
   initHeaps(heapD, heapI);
-  const scratch = new Float64Array(block * block);
+  const scratch = blockScratch(X, block);
   const sameCamera = checkSameCamera(N, opts.sameCamera);
   for (const p of blockPairs(N, block)) processBlockPair(X, D, norms, p, kk, heapD, heapI, scratch, sameCamera);
   return finishRows(N, k, [{ heapD, heapI }], sameCamera);
 }
 
-const tsxApi = new URL('../node_modules/tsx/dist/esm/api/index.mjs', import.meta.url);
 const workerUrl = new URL('./knn-worker.ts', import.meta.url);
-/** The worker is TypeScript: a two-line bootstrap loads it through tsx's ESM API. */
-const bootstrap = `import(${JSON.stringify(tsxApi.href)}).then((m) => m.tsImport(${JSON.stringify(workerUrl.href)}, ${JSON.stringify(workerUrl.href)}))`;
 
 /** Split block pairs into `threads` lists of about equal GEMM work (greedy, largest first). */
 function assignPairs(pairs: BlockPair[], threads: number): BlockPair[][] {
@@ -125,7 +121,7 @@ function assignPairs(pairs: BlockPair[], threads: number): BlockPair[][] {
  */
 export async function knnParallel(X: Float, N: number, D: number, k: number, opts: KnnOptions & { threads?: number } = {}): Promise<KnnLists> {
   const threads = Math.max(1, Math.min(opts.threads ?? availableParallelism(), 64));
-  if (threads === 1 || !existsSync(fileURLToPath(tsxApi))) return knn(X, N, D, k, opts);
+  if (threads === 1 || !tsWorkersAvailable()) return knn(X, N, D, k, opts);
   checkArgs(X, N, D, k);
   const sameCamera = checkSameCamera(N, opts.sameCamera);
   const block = opts.block ?? 256;
@@ -141,9 +137,8 @@ export async function knnParallel(X: Float, N: number, D: number, k: number, opt
     heapI: new Int32Array(new SharedArrayBuffer(N * kk * 4) as unknown as ArrayBuffer),
   }));
   await Promise.all(lists.map((pairs, w) => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(bootstrap, {
-      eval: true,
-      workerData: { X: shared, D, norms, pairs, kk, block, heapD: heaps[w].heapD, heapI: heaps[w].heapI, sameCamera },
+    const worker = startTsWorker(workerUrl, {
+      workerData: { X: shared, D, norms, pairs, kk, block, heapD: heaps[w].heapD, heapI: heaps[w].heapI, sameCamera, backend: backendName() },
     });
     let done = false;
     worker.once('message', () => { done = true; resolve(); void worker.terminate(); });

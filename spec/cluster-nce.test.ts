@@ -1,7 +1,10 @@
 /** cluster/cluster-nce.ts: ClusterNCE (eq. 1) against its formula and a float64 finite-difference gradient. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clusterNce } from '../cluster/cluster-nce.ts';
+import { clusterNce, clusterNceLoss } from '../cluster/cluster-nce.ts';
+import { Tensor } from '../core/tensor.ts';
+import { backward, tapeLength } from '../core/autograd.ts';
+import { mulScalar } from '../core/ops/index.ts';
 import { TestRng } from './reference/cluster-reference.ts';
 
 /** Eq. (1) read literally: mean over b of −log(exp(f_b·m_t/τ) / Σ_k exp(f_b·m_k/τ)). */
@@ -61,6 +64,24 @@ describe('ClusterNCE (eq. 1)', () => {
     expect(b.gradF).toBeInstanceOf(Float32Array);
     expect(b.loss).toBeCloseTo(a.loss, 4);
     for (let q = 0; q < a.gradF.length; q++) expect(b.gradF[q]).toBeCloseTo(a.gradF[q], 4);
+  });
+
+  it('as a tape primitive: backward(loss) gives f the same gradient, scaled by the seed through later ops', () => {
+    const rng = new TestRng(11);
+    const B = 6, K = 5, D = 8;
+    const fv = unitRows(rng, B, D), M = unitRows(rng, K, D);
+    const t = Array.from({ length: B }, () => rng.int(K));
+    const want = clusterNce(fv, B, D, M, K, t);
+    for (const scale of [1, -2.5]) {
+      const f = Tensor.from(fv, [B, D], 'float64');
+      f.requiresGrad = true;
+      const loss = clusterNceLoss(f, M, K, t);
+      expect(loss.shape).toEqual([]);
+      expect(loss.data[0]).toBeCloseTo(want.loss, 12);
+      backward(mulScalar(loss, scale));
+      expect(tapeLength()).toBe(0);
+      for (let q = 0; q < fv.length; q++) expect(f.grad![q]).toBeCloseTo(scale * want.gradF[q], 12);
+    }
   });
 
   it('rejects targets outside [0, K)', () => {

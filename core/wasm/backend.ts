@@ -7,7 +7,7 @@
  * Threads share a kernel's work so that any split gives the same numbers, bit for bit: GEMM by
  * columns (core/gemm-parallel.ts), conv forward and dX by images, conv dW by rows of im2col.
  */
-import { registerKernel, type Kernels } from '../backend.ts';
+import { registerKernel, useBackend, type Kernels } from '../backend.ts';
 import { parallelGemm } from '../gemm-parallel.ts';
 import * as cpuConv from '../kernels/conv.ts';
 import type { ConvGeometry } from '../kernels/conv.ts';
@@ -56,3 +56,12 @@ export function registerWasmBackend(): string | null {
 
 /** For the spec: the single-thread range kernels, to check that any split gives the same numbers. */
 export const convRanges = { convForwardRange, convBackpropFilterRange, convBackpropInputRange };
+
+/**
+ * In a worker thread (k-NN, evaluation): the kernels of the run's backend `name` where this thread
+ * can have them (wasm), else the cpu reference (a GPU backend's device belongs to the main thread).
+ */
+export function useBackendInThisThread(name: string): void {
+  if (name === 'wasm' && registerWasmBackend() === null) useBackend('wasm');
+  else useBackend('cpu');
+}

@@ -5,10 +5,10 @@
  *   qf[Q, D], gf[G, D]: row-major Float32Array features (any scale; they are L2-normalised here).
  *   dist[q, g] = ||qf_q/|qf_q| - gf_g/|gf_g| ||^2 = 2 - 2 cos(qf_q, gf_g)   (unit rows)
  *
- * The distance matrix is produced in blocks of queries by one GEMM each (core/gemm.ts), so a
+ * The distance matrix is produced in blocks of queries by one GEMM each (the active backend's: core/backend.ts), so a
  * caller can evaluate Market-1501 (3,368 x 15,913) holding only `blockRows x G` floats at a time.
  */
-import { gemm } from '../../core/gemm.ts';
+import { kernels } from '../../core/backend.ts';
 
 /** Copy of x[N, D] with every row divided by max(||row||_2, eps) (the contract's l2_normalize). */
 export function l2NormalizeRows(x: Float32Array, n: number, d: number, eps = 1e-12): Float32Array {
@@ -31,7 +31,7 @@ export function squaredDistanceBlock(
   qn: Float32Array, q0: number, rows: number, gn: Float32Array, g: number, d: number, out: Float32Array,
 ): void {
   // out = qn[q0:q0+rows] . gn^T  (one GEMM), then 2 - 2 out, clamped at 0 against rounding.
-  gemm(false, true, rows, g, d, 1, qn, q0 * d, d, gn, 0, d, 0, out, 0, g);
+  kernels.gemm(false, true, rows, g, d, 1, qn, q0 * d, d, gn, 0, d, 0, out, 0, g);
   const n = rows * g;
   for (let i = 0; i < n; i++) {
     const v = 2 - 2 * out[i];

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { startTsWorker, tsWorkersAvailable } from '../../core/ts-worker.ts';
+import { backendName } from '../../core/backend.ts';
 import { l2NormalizeRows } from './distance.ts';
 import { type EvaluateOptions, type Labels, evaluate } from './evaluate.ts';
 import { type MarketResult, checkProtocolInputs } from './market.ts';
@@ -39,7 +40,7 @@ export async function evaluateParallel(
     return new Promise<{ ap: Float64Array; cmcCounts: Float64Array }>((resolve, reject) => {
       const worker = startTsWorker(workerUrl, {
         workerData: {
-          qn: qn.slice(a * dim, b * dim), gn, D: dim, maxRank, blockRows,
+          qn: qn.slice(a * dim, b * dim), gn, D: dim, maxRank, blockRows, backend: backendName(),
           qPids: Int32Array.from(query.pids).subarray(a, b), qCams: Int32Array.from(query.camids).subarray(a, b), gPids, gCams,
         },
       });

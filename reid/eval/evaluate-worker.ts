@@ -1,16 +1,19 @@
 /**
  * Worker thread of evaluateParallel (./evaluate-parallel.ts): runs the blocked distances and the
  * Market protocol for its range of queries. workerData: qn [Qw, D] (its queries, normalised),
- * gn [G, D] (normalised, shared), D, q/g pids and camids, maxRank, blockRows.
+ * gn [G, D] (normalised, shared), D, q/g pids and camids, maxRank, blockRows, backend (the run's:
+ * its GEMM where this thread can have it, core/wasm/backend.ts).
  * Posts { ap: Float64Array [Qw], cmcCounts: Float64Array [maxRank] }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { squaredDistanceBlock } from './distance.ts';
 import { MarketAccumulator } from './market.ts';
+import { useBackendInThisThread } from '../../core/wasm/backend.ts';
 
 const w = workerData as {
-  qn: Float32Array; gn: Float32Array; D: number; qPids: Int32Array; qCams: Int32Array; gPids: Int32Array; gCams: Int32Array; maxRank: number; blockRows: number;
+  qn: Float32Array; gn: Float32Array; D: number; qPids: Int32Array; qCams: Int32Array; gPids: Int32Array; gCams: Int32Array; maxRank: number; blockRows: number; backend: string;
 };
+useBackendInThisThread(w.backend);
 // Private copies: V8 reads SharedArrayBuffer-backed arrays slower in hot loops.
 const gn = Float32Array.from(w.gn);
 const G = w.gPids.length;
