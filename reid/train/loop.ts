@@ -26,7 +26,7 @@ import { clusterFeatures as clusterPipeline } from '../../cluster/pipeline.ts';
 import { pseudoLabels, type PseudoLabels } from '../../cluster/pseudo-labels.ts';
 import { cameraCentred } from '../../cluster/camera-centre.ts';
 import { ClusterMemory } from '../../cluster/memory.ts';
-import { clusterNce } from '../../cluster/cluster-nce.ts';
+import { clusterNceLoss } from '../../cluster/cluster-nce.ts';
 import { PKSampler } from '../../cluster/sampler.ts';
 import { evaluate, labelsOf } from '../eval/evaluate.ts';
 import type { MarketResult } from '../eval/market.ts';
@@ -325,9 +325,10 @@ async function trainOnClusters(t: EpochTraining): Promise<{ loss: number; stoppe
     // eq. (1): ClusterNCE against the memory dictionary, and its gradient with respect to f
     const badF = nonFiniteAt(f.data);
     if (badF >= 0) throw diverged(it, `the features of ${t.data.train[idx[Math.floor(badF / model.featureDim)]].path} are not finite`);
-    const { loss, gradF } = clusterNce(f.data, idx.length, model.featureDim, memory.rows, memory.K, targets, c.tau);
+    const lossT = clusterNceLoss(f, memory.rows, memory.K, targets, c.tau);
+    const loss = lossT.data[0];
     if (!Number.isFinite(loss)) throw diverged(it, `the loss is ${loss}`);
-    backward(f, gradF);
+    backward(lossT);
     for (const [name, p] of named) if (p.grad && nonFiniteAt(p.grad) >= 0) throw diverged(it, `the gradient of '${name}' is not finite`);
     optimizer.update();
     for (const [name, p] of named) if (nonFiniteAt(p.data) >= 0) throw diverged(it, `the parameter '${name}' is not finite after the update`);
