@@ -60,12 +60,21 @@ export function runMain(main: () => Promise<number | void>): void {
 }
 
 /**
- * Ctrl-C and SIGTERM: the first asks the work to stop at its next check (`requested()`), the
- * second quits at once (exit 130).
+ * One Ctrl-C often arrives more than once: the terminal signals every process of the group, and
+ * npm and tsx each relay it to their child as well. Repeats within this many milliseconds count as one.
+ */
+const SAME_SIGNAL_MS = 1000;
+
+/**
+ * Ctrl-C and SIGTERM: the first asks the work to stop at its next check (`requested()`), a second
+ * one (a second later or more) quits at once (exit 130).
  */
 export function onInterrupt(say: (line: string) => void): { requested(): boolean } {
   let interrupted = false;
+  let at = 0;
   const handler = (signal: string) => {
+    if (Date.now() - at < SAME_SIGNAL_MS) return;
+    at = Date.now();
     if (interrupted) {
       say(`\n${signal} again: quitting now.`);
       process.exit(EXIT.interrupted);
@@ -96,7 +105,12 @@ export function relaunchOutsideTsxWatchdog(): boolean {
     detached: true, // its own process group: a terminal's Ctrl-C reaches it only through us
     env: { ...process.env, MLA_RELAUNCHED: '1' },
   });
-  const forward = (signal: NodeJS.Signals) => { if (child.exitCode === null) child.kill(signal); };
+  let at = 0;
+  const forward = (signal: NodeJS.Signals) => {
+    if (Date.now() - at < SAME_SIGNAL_MS) return; // tsx's relay of the same Ctrl-C
+    at = Date.now();
+    if (child.exitCode === null) child.kill(signal);
+  };
   process.on('SIGINT', () => forward('SIGINT'));
   process.on('SIGTERM', () => forward('SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : EXIT.error)));
