@@ -12,7 +12,7 @@ import { drawRetrievalGrid, retrievalLayout, retrievalRows, sampleQueries } from
 import { drawBarChart, barLayout } from '../reid/viz/bars.ts';
 import { denormalize, heatmapOverlay, jet } from '../reid/viz/heatmap.ts';
 import { SAME_MAP_CORRELATION, mapCorrelation } from '../nn/gradcam.ts';
-import { lowestCorrelation, sameMapNote } from '../reid/train/heatmaps.ts';
+import { isFlat, lowestCorrelation, sameMapNote } from '../reid/train/heatmaps.ts';
 import { testTransform } from '../reid/data/transforms.ts';
 
 const solid = (h: number, w: number, v: number) => ({ width: w, height: h, data: new Uint8Array(h * w * 3).fill(v) });
@@ -99,6 +99,10 @@ describe('pictures', () => {
     expect(px(c, L.pad + 16 + textWidth('query') + 14, ly)).toEqual([0, 190, 0]);
     expect(px(c, L.pad + 2 * (16 + 14) + textWidth('query') + textWidth('true match'), ly)).toEqual([230, 0, 0]);
     expect(c.height).toBeGreaterThan(ly + 3 * 11);
+    // a distractor (id 0) shown adds a legend line
+    const withDistractor = drawRetrievalGrid([{ ...row, gallery: [...row.gallery, { image: img, match: false, pid: 0, camid: 2 }] }], { cellHeight: 16, cellWidth: 8 });
+    const plain = drawRetrievalGrid([{ ...row, gallery: [...row.gallery, { image: img, match: false, pid: 5, camid: 2 }] }], { cellHeight: 16, cellWidth: 8 });
+    expect(withDistractor.height).toBeGreaterThan(plain.height);
   });
 
   it('overlay: alpha 0 is the image, alpha 1 is jet of the min-max scaled heat', () => {
@@ -148,7 +152,7 @@ describe('pictures', () => {
     expect(sameMapNote(0.995)).toEqual(['r 0.995', '≈ layer4']);
     expect(sameMapNote(0.98)).toEqual(['r 0.98']);
     expect(sameMapNote(0.5, ['HLA'])).toEqual(['r 0.50', '≈ HLA']);
-    expect(sameMapNote(NaN)).toEqual(['r: flat map']);
+    expect(sameMapNote(NaN, [], 6, 6)).toEqual(['r n/a', 'flat 6/6']);
   });
 
   it('lowestCorrelation takes the worst image, bringing maps to the reference size', () => {
@@ -158,8 +162,12 @@ describe('pictures', () => {
     const anti = { image: img, maps: [map([0, 1, 2, 3], 2, 2), map([3, 2, 1, 0], 2, 2)] };
     expect(lowestCorrelation([same], 1)).toBeCloseTo(1, 12);
     expect(lowestCorrelation([same, anti], 1)).toBeCloseTo(-1, 12);
-    // a 1 x 1 map upsampled is flat: no correlation
-    expect(lowestCorrelation([{ image: img, maps: [map([0, 1, 2, 3], 2, 2), map([5], 1, 1)] }], 1)).toBeNaN();
+    // a 1 x 1 map upsampled is flat: no correlation; flat images are left out of the minimum
+    const flat = { image: img, maps: [map([0, 1, 2, 3], 2, 2), map([5], 1, 1)] };
+    expect(lowestCorrelation([flat], 1)).toBeNaN();
+    expect(lowestCorrelation([flat, same], 1)).toBeCloseTo(1, 12);
+    expect(isFlat([2, 2, 2])).toBe(true);
+    expect(isFlat([2, 2, 3])).toBe(false);
   });
 
   it('ticks cover the data range', () => {

@@ -46,6 +46,8 @@ export interface LineChartOptions {
   integerX?: boolean;
   /** Lowest value the y axis must show (e.g. 0 for counts). */
   yMin?: number;
+  /** Integer y ticks (counts). */
+  integerY?: boolean;
 }
 
 /** Legend entries laid out left to right under the title, wrapping at `width`: [entry index, x offset, row]. */
@@ -82,7 +84,7 @@ export function drawLineChart(c: Canvas, x: number, y: number, w: number, h: num
   }
   const xs = pts.map((p) => p[0]), ys = pts.map((p) => p[1]);
   const xt = niceTicks(Math.min(...xs), Math.max(...xs), 6, { integer: opts.integerX ?? true });
-  const yt = niceTicks(Math.min(opts.yMin ?? Infinity, ...ys), Math.max(...ys), 5);
+  const yt = niceTicks(Math.min(opts.yMin ?? Infinity, ...ys), Math.max(...ys), 5, { integer: opts.integerY });
   const x0 = xt[0], x1 = xt[xt.length - 1], y0 = yt[0], y1 = yt[yt.length - 1];
   const px = (v: number) => left + ((v - x0) / (x1 - x0 || 1)) * (right - left);
   const py = (v: number) => bottom - ((v - y0) / (y1 - y0 || 1)) * (bottom - top);

@@ -40,7 +40,7 @@ export function drawTrainingCurves(runs: EpochRecord[] | Run[], opts: { panelWid
     ? [{ ...series('mAP', 100)[0], name: 'mAP' }, { ...series('rank1', 100)[0], name: 'rank-1', colour: PALETTE[1] }]
     : [...series('mAP', 100, ' mAP'), ...series('rank1', 100, ' R1').map((s) => ({ ...s, colour: s.colour.map((v) => Math.round(v * 0.5 + 127)) as Series['colour'] }))];
   drawLineChart(c, 0, head, pw, ph, CURVE_TITLES.accuracy, acc);
-  drawLineChart(c, pw + 10, head, pw, ph, CURVE_TITLES.clusters, series('clusters'));
+  drawLineChart(c, pw + 10, head, pw, ph, CURVE_TITLES.clusters, series('clusters'), { integerY: true });
   // The outliers beside the whole training set, so that "600" reads as "600 of 960".
   const outliers = series('outliers');
   const epochs = list.flatMap((r) => r.history.filter((e) => e.outliers !== undefined).map((e) => e.epoch));
@@ -49,7 +49,7 @@ export function drawTrainingCurves(runs: EpochRecord[] | Run[], opts: { panelWid
     ? [...outliers.map((s) => (list.length === 1 ? { ...s, name: 'outliers' } : s)),
       { name: `all ${n} training images`, colour: [150, 150, 150], points: [[Math.min(...epochs), n], [Math.max(...epochs), n]] }]
     : outliers;
-  drawLineChart(c, 0, head + ph + 10, pw, ph, n !== undefined ? `${CURVE_TITLES.outliers}, of ${n} training images` : CURVE_TITLES.outliers, withTotal, { yMin: 0 });
+  drawLineChart(c, 0, head + ph + 10, pw, ph, n !== undefined ? `${CURVE_TITLES.outliers}, of ${n} training images` : CURVE_TITLES.outliers, withTotal, { yMin: 0, integerY: true });
   drawLineChart(c, pw + 10, head + ph + 10, pw, ph, CURVE_TITLES.loss, series('loss'));
   return c;
 }

@@ -102,11 +102,15 @@ export const RETRIEVAL_LEGEND = [
   'labels: id = identity, cam = camera (1-based); right: rank of the first true match in the whole gallery',
 ];
 
+/** Added to the legend when a gallery image of identity 0 is shown. */
+export const DISTRACTOR_LEGEND = 'id 0: a distractor (Market-1501\'s 0000 label: a person none of the queries is)';
+
 export function drawRetrievalGrid(rows: RetrievalRow[], opts: { cellHeight?: number; cellWidth?: number } = {}): Canvas {
   const ch = opts.cellHeight ?? 128, cw = opts.cellWidth ?? 64;
   const k = Math.max(1, ...rows.map((r) => r.gallery.length));
   const L = retrievalLayout(k, cw, ch);
-  const legend = RETRIEVAL_LEGEND.flatMap((l) => wrapText(l, L.width - 2 * L.pad));
+  const distractor = rows.some((r) => r.gallery.some((g) => g.pid === 0));
+  const legend = [...RETRIEVAL_LEGEND, ...(distractor ? [DISTRACTOR_LEGEND] : [])].flatMap((l) => wrapText(l, L.width - 2 * L.pad));
   const legendY = L.rowY(rows.length) + 4;
   const c = new Canvas(L.width, legendY + 14 + legend.length * 11 + 2);
   // Column headers: "query", then the ranks.
