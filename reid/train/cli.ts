@@ -201,6 +201,11 @@ async function main(): Promise<number> {
   const interrupt = onInterrupt((l) => reporter.line(l));
   const result = await runTraining(config, { reporter, resume: resumePath, overwrite: opts.overwrite, stopRequested: interrupt.requested });
   if (result.interrupted) return EXIT.interrupted;
+  if (interrupt.requested()) {
+    // Ctrl-C during the last epoch's evaluation: the run is complete and saved; only the pictures are skipped
+    reporter.line(`interrupted after the last epoch: the run is complete in ${config.out}; the summary and pictures were skipped (npm run train -- --eval-only ${config.out}/last.safetensors makes them).`);
+    return EXIT.interrupted;
+  }
   if (result.final && !result.stoppedEarly) {
     printSummary(reporter, result.final.result, `${config.profile} profile, ${config.epochs} epochs`);
     if (opts.pictures !== false) await writePictures(config, result.model, result.data, result.history, result.start, result.final, result.batcher, reporter);
