@@ -1,9 +1,12 @@
 /**
- * Suite `core`: GEMM and Conv2d forward / backward (dx, dw) at ResNet-50 shapes, in GFLOP/s,
- * against TensorFlow.js (tfjs-core with the cpu and wasm backends, one thread) in the same run.
+ * Suite `core`: GEMM and Conv2d forward / backward (dx, dw) at ResNet-50 shapes, in GFLOP/s, for
+ * this project's backends (core/backend.ts: `cpu` plain TypeScript, `wasm` WebAssembly SIMD, each on
+ * 1 and 2 threads) against TensorFlow.js (tfjs-core with the cpu and wasm backends, one thread) in
+ * the same run. Each of our rows also carries the `cpu` backend's value as a peer ('ours cpu ...'),
+ * so the wasm/cpu ratio is read off the same run.
  *
- *   GEMM     512³ and the three GEMMs of the 3×3 conv below for one image
- *            (fwd  W[O, CK]·cols[CK, P],  dw  dY[O, P]·colsᵀ,  dx  Wᵀ·dY), float32
+ *   GEMM     512³ (every transpose case), 1024³, and the three GEMMs of each conv below for one
+ *            image (fwd  W[O, CK]·cols[CK, P],  dw  dY[O, P]·colsᵀ,  dx  Wᵀ·dY), float32
  *   Conv2d   3×3 256→256 on 32×16, batch 16, padding 1   (layer3-like, a 256×128 input)
  *            1×1 1024→256 on 16×8, batch 64                (layer3 bottleneck entry)
  *            FLOP of each pass = 2·N·O·Ho·Wo·C·kh·kw; a training step's conv work = fwd + dx + dw.
@@ -29,6 +32,12 @@ import { Rng } from '../core/random.ts';
 import { backward, clearTape } from '../core/autograd.ts';
 import { gemm } from '../core/gemm.ts';
 import { conv2d } from '../core/ops/conv.ts';
+import { useBackend } from '../core/backend.ts';
+import { parallelGemm } from '../core/gemm-parallel.ts';
+import { limitThreads } from '../core/thread-pool.ts';
+import { alloc } from '../core/tensor.ts';
+import { registerWasmBackend } from '../core/wasm/backend.ts';
+import { wasmGemm } from '../core/wasm/kernels.ts';
 import { gflops, printTable, rowsFor, timeMedian, writeResults, type Row } from './common.ts';
 
 type Peer = 'tfjs-cpu' | 'tfjs-wasm';
@@ -54,8 +63,32 @@ const CONVS: ConvShape[] = [
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 3);
 
+/** Our variants, each run in the same process: backend × threads. */
+const OURS = [
+  { name: 'cpu 1 thread', backend: 'cpu', threads: 1 },
+  { name: 'wasm 1 thread', backend: 'wasm', threads: 1 },
+  { name: 'cpu 2 threads', backend: 'cpu', threads: 2 },
+  { name: 'wasm 2 threads', backend: 'wasm', threads: 2 },
+] as const;
+type Ours = (typeof OURS)[number];
+
+function activate(o: Ours): void {
+  if (o.backend === 'wasm') {
+    const failure = registerWasmBackend();
+    if (failure) throw new Error(`bench core: the wasm backend did not load: ${failure}`);
+  }
+  useBackend(o.backend);
+  limitThreads(o.threads);
+}
+
+/** The GEMM of a variant: the single-thread kernel, or the threaded one (shared operands). */
+function gemmOf(o: Ours): typeof gemm {
+  if (o.threads === 1) return o.backend === 'wasm' ? wasmGemm : gemm;
+  return parallelGemm(o.backend === 'wasm' ? 'wasm' : 'ts');
+}
+
 function randomF32(n: number, rng: Rng): Float32Array {
-  const a = new Float32Array(n);
+  const a = alloc('float32', n) as Float32Array;
   for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
   return a;
 }
@@ -132,7 +165,8 @@ async function checkDwByConv(): Promise<void> {
   if (!(worst < 1e-4)) throw new Error(`bench core: the wasm dw route differs from Conv2DBackpropFilter by ${worst}`);
 }
 
-function oursConv(s: ConvShape, rng: Rng): { fwd: number; dx: number; dw: number; step: number } {
+function oursConv(s: ConvShape, rng: Rng, o: Ours): { fwd: number; dx: number; dw: number; step: number } {
+  activate(o);
   const x = new Tensor(randomF32(s.N * s.C * s.H * s.W, rng), [s.N, s.C, s.H, s.W]);
   const w = new Tensor(randomF32(s.O * s.C * s.k * s.k, rng), [s.O, s.C, s.k, s.k]);
   const attrs = { stride: [1, 1] as [number, number], padding: [s.pad, s.pad] as [number, number] };
@@ -145,9 +179,9 @@ function oursConv(s: ConvShape, rng: Rng): { fwd: number; dx: number; dw: number
     const y = conv2d(x, w, null, attrs);
     if (gradX || gradW) backward(y, seed);
   };
-  const fwd = timeMedian(`${s.name} fwd ours`, run(false, false), { samples: SAMPLES, slowSeconds: Infinity });
-  const fwdDx = timeMedian(`${s.name} fwd+dx ours`, run(true, false), { samples: SAMPLES, slowSeconds: Infinity });
-  const step = timeMedian(`${s.name} step ours`, run(true, true), { samples: SAMPLES, slowSeconds: Infinity });
+  const fwd = timeMedian(`${s.name} fwd ours ${o.name}`, run(false, false), { samples: SAMPLES, slowSeconds: Infinity });
+  const fwdDx = timeMedian(`${s.name} fwd+dx ours ${o.name}`, run(true, false), { samples: SAMPLES, slowSeconds: Infinity });
+  const step = timeMedian(`${s.name} step ours ${o.name}`, run(true, true), { samples: SAMPLES, slowSeconds: Infinity });
   return { fwd, dx: fwdDx - fwd, dw: step - fwdDx, step };
 }
 
@@ -155,20 +189,28 @@ interface GemmCase { name: string; tA: boolean; tB: boolean; M: number; N: numbe
 
 const GEMMS: GemmCase[] = [
   { name: 'gemm 512x512x512 NN', tA: false, tB: false, M: 512, N: 512, K: 512 },
+  { name: 'gemm 512x512x512 NT', tA: false, tB: true, M: 512, N: 512, K: 512 },
+  { name: 'gemm 512x512x512 TN', tA: true, tB: false, M: 512, N: 512, K: 512 },
+  { name: 'gemm 1024x1024x1024 NN', tA: false, tB: false, M: 1024, N: 1024, K: 1024 },
   { name: 'gemm conv3x3 fwd W.cols 256x512x2304 NN', tA: false, tB: false, M: 256, N: 512, K: 2304 },
   { name: 'gemm conv3x3 dw dY.colsT 256x2304x512 NT', tA: false, tB: true, M: 256, N: 2304, K: 512 },
   { name: 'gemm conv3x3 dx WT.dY 2304x512x256 TN', tA: true, tB: false, M: 2304, N: 512, K: 256 },
+  { name: 'gemm conv1x1 fwd W.x 256x128x1024 NN', tA: false, tB: false, M: 256, N: 128, K: 1024 },
+  { name: 'gemm conv1x1 dw dY.xT 256x1024x128 NT', tA: false, tB: true, M: 256, N: 1024, K: 128 },
+  { name: 'gemm conv1x1 dx WT.dY 1024x128x256 TN', tA: true, tB: false, M: 1024, N: 128, K: 256 },
 ];
 
 async function gemmRows(rng: Rng): Promise<Row[]> {
   const data = GEMMS.map((g) => ({
     a: randomF32(g.M * g.K, rng), b: randomF32(g.K * g.N, rng), c: new Float32Array(g.M * g.N),
   }));
-  const ours = GEMMS.map((g, i) => {
+  const ours = OURS.map((o) => GEMMS.map((g, i) => {
     const { a, b, c } = data[i];
     const lda = g.tA ? g.M : g.K, ldb = g.tB ? g.K : g.N;
-    return timeMedian(`${g.name} ours`, () => gemm(g.tA, g.tB, g.M, g.N, g.K, 1, a, 0, lda, b, 0, ldb, 0, c, 0, g.N), { samples: SAMPLES });
-  });
+    activate(o);
+    const f = gemmOf(o);
+    return timeMedian(`${g.name} ours ${o.name}`, () => f(g.tA, g.tB, g.M, g.N, g.K, 1, a, 0, lda, b, 0, ldb, 0, c, 0, g.N), { samples: SAMPLES });
+  }));
   const peers: Record<Peer, number[]> = { 'tfjs-cpu': [], 'tfjs-wasm': [] };
   for (const peer of PEERS) {
     await useTfjs(peer);
@@ -181,7 +223,12 @@ async function gemmRows(rng: Rng): Promise<Row[]> {
   }
   return GEMMS.flatMap((g, i) => {
     const flop = 2 * g.M * g.N * g.K;
-    return rowsFor(g.name, 'throughput', 'GFLOP/s', gflops(flop, ours[i]), PEERS.map((p) => [p, gflops(flop, peers[p][i])]));
+    return OURS.flatMap((o, v) => {
+      const cpuSame = OURS.findIndex((x) => x.backend === 'cpu' && x.threads === o.threads);
+      const vsCpu: [string, number][] = o.backend === 'cpu' ? [] : [[`ours ${OURS[cpuSame].name}`, gflops(flop, ours[cpuSame][i])]];
+      return rowsFor(`${g.name} [${o.name}]`, 'throughput', 'GFLOP/s', gflops(flop, ours[v][i]),
+        [...vsCpu, ...PEERS.map((p): [string, number] => [p, gflops(flop, peers[p][i])])]);
+    });
   });
 }
 
@@ -193,28 +240,35 @@ export async function run(): Promise<void> {
   for (const s of CONVS) {
     const flopPerImage = 2 * s.O * s.H * s.W * s.C * s.k * s.k;
     const flop = flopPerImage * s.N;
-    const ours = oursConv(s, rng);
+    const ours = OURS.map((o) => oursConv(s, rng, o));
     const peer: Record<Peer, { fwd: number; dx: number; dw: number }> = {} as never;
     for (const p of PEERS) {
       await useTfjs(p);
       peer[p] = tfConvPasses(s, p, rng);
     }
-    for (const pass of ['fwd', 'dx', 'dw'] as const) {
-      const name = `${s.name} N${s.N} ${pass}`;
-      const mine = rowsFor(name, 'throughput', 'GFLOP/s', gflops(flop, ours[pass]), []);
-      const theirs = PEERS.map((p): Row => {
-        const v = gflops(flopPerImage, peer[p][pass]);
-        const batch = s.peerBatch[p][pass];
-        return { ...mine[0], case: batch === s.N ? name : `${name} (peer at batch ${batch})`, value: v, peer: p, ratio: mine[0].value / v };
-      });
-      rows.push(...mine, ...theirs);
-    }
-    // A whole training step's conv work: forward, dx and dw of this layer.
-    const stepName = `${s.name} N${s.N} step fwd+dx+dw`;
-    const peerStep = (p: Peer) => gflops(3 * flopPerImage, peer[p].fwd + peer[p].dx + peer[p].dw);
-    rows.push(...rowsFor(stepName, 'throughput', 'GFLOP/s', gflops(3 * flop, ours.step), PEERS.map((p) => [p, peerStep(p)])));
-    rows.push(...rowsFor(`${s.name} N${s.N} step time`, 'time', 's', ours.step, PEERS.map((p) => [p, (peer[p].fwd + peer[p].dx + peer[p].dw) * s.N])));
+    OURS.forEach((o, v) => {
+      const cpuSame = OURS.findIndex((x) => x.backend === 'cpu' && x.threads === o.threads);
+      const vsCpu = (value: (r: (typeof ours)[number]) => number): [string, number][] =>
+        o.backend === 'cpu' ? [] : [[`ours ${OURS[cpuSame].name}`, value(ours[cpuSame])]];
+      for (const pass of ['fwd', 'dx', 'dw'] as const) {
+        const name = `${s.name} N${s.N} ${pass} [${o.name}]`;
+        const mine = rowsFor(name, 'throughput', 'GFLOP/s', gflops(flop, ours[v][pass]), vsCpu((r) => gflops(flop, r[pass])));
+        const theirs = PEERS.map((p): Row => {
+          const value = gflops(flopPerImage, peer[p][pass]);
+          const batch = s.peerBatch[p][pass];
+          return { ...mine[0], case: batch === s.N ? name : `${name} (peer at batch ${batch})`, value, peer: p, ratio: mine[0].value / value };
+        });
+        rows.push(...mine, ...theirs);
+      }
+      // A whole training step's conv work: forward, dx and dw of this layer.
+      const stepName = `${s.name} N${s.N} step fwd+dx+dw [${o.name}]`;
+      const peerStep = (p: Peer) => gflops(3 * flopPerImage, peer[p].fwd + peer[p].dx + peer[p].dw);
+      rows.push(...rowsFor(stepName, 'throughput', 'GFLOP/s', gflops(3 * flop, ours[v].step),
+        [...vsCpu((r) => gflops(3 * flop, r.step)), ...PEERS.map((p): [string, number] => [p, peerStep(p)])]));
+    });
   }
+  limitThreads(Infinity);
+  useBackend('cpu');
   printTable(rows);
   console.log(`written: ${writeResults('core', rows)}`);
 }

@@ -6,6 +6,8 @@
  *
  * Input  f [N, D] (row-major), cams [N] camera ids. Output a new [N, D] array; f is not changed.
  */
+import { normalizeRowInPlace } from '../core/rows.ts';
+
 export function cameraCentred(f: Float32Array, N: number, D: number, cams: ArrayLike<number>): Float32Array {
   if (f.length !== N * D) throw new Error(`cameraCentred: features have ${f.length} values, expected N x D = ${N} x ${D}`);
   if (cams.length !== N) throw new Error(`cameraCentred: ${cams.length} camera ids for ${N} features`);
@@ -22,14 +24,10 @@ export function cameraCentred(f: Float32Array, N: number, D: number, cams: Array
   for (let i = 0; i < N; i++) {
     const s = sums.get(cams[i])!;
     const n = counts.get(cams[i])!;
-    let norm = 0;
-    for (let d = 0; d < D; d++) {
-      row[d] = f[i * D + d] - s[d] / n;
-      norm += row[d] * row[d];
-    }
+    for (let d = 0; d < D; d++) row[d] = f[i * D + d] - s[d] / n;
     // an image identical to its camera's mean (e.g. a camera with one image) keeps a zero row
-    const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-    for (let d = 0; d < D; d++) out[i * D + d] = row[d] * inv;
+    normalizeRowInPlace(row, 0, D);
+    out.set(row, i * D);
   }
   return out;
 }

@@ -13,6 +13,7 @@
  * The update is its own step (ClusterMemory.update), called after backward, never inside it.
  */
 import type { Float } from '../core/gemm.ts';
+import { normalizeRowInPlace } from '../core/rows.ts';
 
 export type MemoryInit = 'random' | 'centroid';
 export type MemoryUpdateMode = 'hard' | 'momentum';
@@ -20,15 +21,6 @@ export type MemoryUpdateMode = 'hard' | 'momentum';
 /** What init 'random' needs of the project's Rng (core/random.ts). */
 export interface IntSource {
   int(n: number): number;
-}
-
-const NORM_EPS = 1e-12;
-
-function normaliseRow(M: Float, off: number, D: number): void {
-  let s = 0;
-  for (let d = 0; d < D; d++) s += M[off + d] * M[off + d];
-  const inv = 1 / Math.max(Math.sqrt(s), NORM_EPS);
-  for (let d = 0; d < D; d++) M[off + d] *= inv;
 }
 
 function checkTargets(targets: ArrayLike<number>, B: number, K: number, who: string): void {
@@ -43,7 +35,7 @@ function checkTargets(targets: ArrayLike<number>, B: number, K: number, who: str
 function momentumStep(M: Float, t: number, f: Float, b: number, D: number, momentum: number): void {
   const mo = t * D, fo = b * D;
   for (let d = 0; d < D; d++) M[mo + d] = momentum * M[mo + d] + (1 - momentum) * f[fo + d];
-  normaliseRow(M, mo, D);
+  normalizeRowInPlace(M, mo, D);
 }
 
 /** The contract's memory_update, in place on M [K, D]. */
@@ -108,7 +100,7 @@ export class ClusterMemory {
         for (const i of m) for (let d = 0; d < D; d++) rows[t * D + d] += features[i * D + d];
       } else throw new Error(`ClusterMemory.init: init '${opts.init}' is not 'random' or 'centroid'`);
       // Normalising the sum is normalising the mean.
-      normaliseRow(rows, t * D, D);
+      normalizeRowInPlace(rows, t * D, D);
     }
     return new ClusterMemory(K, D, rows, opts.mode, opts.momentum);
   }

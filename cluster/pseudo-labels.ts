@@ -38,9 +38,3 @@ export function pseudoLabels(raw: ArrayLike<number>): PseudoLabels {
   for (const s of [...sizes].sort((a, b) => a - b)) sizeHistogram.set(s, (sizeHistogram.get(s) ?? 0) + 1);
   return { labels, K, outliers: N - kept.length, kept: Int32Array.from(kept), sizes, sizeHistogram };
 }
-
-/** One line for a training log: "K=712 clusters, 431 outliers, sizes 2:10 3:25 ...". */
-export function describePseudoLabels(p: PseudoLabels): string {
-  const hist = [...p.sizeHistogram].map(([s, c]) => `${s}:${c}`).join(' ');
-  return `K=${p.K} clusters, ${p.outliers} outliers of ${p.labels.length}, cluster sizes (size:count) ${hist}`;
-}

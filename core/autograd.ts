@@ -7,7 +7,7 @@
  * tape in reverse, and releases it: nothing of the tape survives backward, so the activations it
  * held are freed with it. Parameters keep their accumulated `.grad` until the optimizer zeroes it.
  */
-import { Tensor, alloc, type Storage } from './tensor.ts';
+import type { Tensor, Storage } from './tensor.ts';
 
 type Backward = () => void;
 
@@ -74,16 +74,4 @@ export function backward(root: Tensor<any>, seed?: Storage): void {
 /** Drop whatever was recorded (e.g. after a forward pass whose backward is not wanted). */
 export function clearTape(): void {
   tape = [];
-}
-
-/** Add `g` into t's gradient, if t takes part in differentiation. */
-export function accumulate(t: Tensor<any> | null | undefined, g: Storage): void {
-  if (!t?.requiresGrad) return;
-  const buf = t.gradBuffer();
-  for (let i = 0; i < g.length; i++) buf[i] += g[i];
-}
-
-/** A zeroed buffer of t's dtype and size (scratch for a gradient). */
-export function zerosLike(t: Tensor<any>): Storage {
-  return alloc(t.dtype, t.size);
 }

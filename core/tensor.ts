@@ -108,13 +108,6 @@ export class Tensor<A extends Axes = Axes> {
     return new Tensor<A>(this.data.slice(), this.shape);
   }
 
-  /** Same values, new storage type. */
-  to(dtype: DType): Tensor<A> {
-    const out = alloc(dtype, this.size);
-    out.set(this.data);
-    return new Tensor<A>(out, this.shape);
-  }
-
   toString(): string {
     return `Tensor${this.name ? ` '${this.name}'` : ''}[${this.shape.join(',')}] ${this.dtype}`;
   }

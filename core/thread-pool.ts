@@ -44,10 +44,17 @@ function startHelpers(): Helper[] {
   });
 }
 
-/** Threads a job list may use: this one and the helpers (started on first call). */
+let limit = Infinity;
+
+/** Caps the threads kernels use from now on (benchmarks compare 1 and 2 threads in one run). */
+export function limitThreads(n: number): void {
+  limit = Math.max(1, n);
+}
+
+/** Threads a job list may use: this one and the helpers (started on first call), at most the limit. */
 export function threadsAvailable(): number {
   helpers ??= startHelpers();
-  return helpers.length + 1;
+  return Math.min(helpers.length + 1, limit);
 }
 
 /** For tests: whether helper threads have been started and how many threads there are. */

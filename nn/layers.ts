@@ -1,7 +1,8 @@
 /**
  * The ResNet building blocks as Modules over the autograd primitives (core/ops), with torchvision's
  * parameter names: Conv2d (weight, bias), BatchNorm (weight, bias, running_mean, running_var,
- * num_batches_tracked), Linear, MaxPool2d, ReLU, Sigmoid, Softmax, GlobalAvgPool, GeM, L2Norm.
+ * num_batches_tracked), Linear, MaxPool2d, GeM. (Activations and pooling without parameters are
+ * called as ops: F.relu, F.globalAvgPool, ...)
  */
 import { Tensor } from '../core/tensor.ts';
 import * as F from '../core/ops/index.ts';
@@ -87,31 +88,6 @@ export class MaxPool2d extends Module {
   }
 }
 
-export class ReLU extends Module {
-  forward<A extends readonly string[]>(x: Tensor<A>): Tensor<A> {
-    return F.relu(x) as Tensor<A>;
-  }
-}
-
-export class Sigmoid extends Module {
-  forward<A extends readonly string[]>(x: Tensor<A>): Tensor<A> {
-    return F.sigmoid(x) as Tensor<A>;
-  }
-}
-
-/** Softmax over the last axis. */
-export class Softmax extends Module {
-  forward<A extends readonly string[]>(x: Tensor<A>): Tensor<A> {
-    return F.softmax(x) as Tensor<A>;
-  }
-}
-
-export class GlobalAvgPool extends Module {
-  forward(x: Tensor<['N', 'C', 'H', 'W']>): Tensor<['N', 'C']> {
-    return F.globalAvgPool(x);
-  }
-}
-
 /** Generalised-mean pooling with a trainable exponent p (init 3, Radenović et al.). */
 export class GeM extends Module {
   readonly p: Tensor;
@@ -126,12 +102,3 @@ export class GeM extends Module {
   }
 }
 
-export class L2Norm extends Module {
-  constructor(readonly eps = 1e-12) {
-    super();
-  }
-
-  forward(x: Tensor<['N', 'D']>): Tensor<['N', 'D']> {
-    return F.l2Normalize(x, this.eps);
-  }
-}

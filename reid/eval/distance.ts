@@ -9,19 +9,9 @@
  * caller can evaluate Market-1501 (3,368 x 15,913) holding only `blockRows x G` floats at a time.
  */
 import { kernels } from '../../core/backend.ts';
+import { l2NormalizeRows } from '../../core/rows.ts';
 
-/** Copy of x[N, D] with every row divided by max(||row||_2, eps) (the contract's l2_normalize). */
-export function l2NormalizeRows(x: Float32Array, n: number, d: number, eps = 1e-12): Float32Array {
-  if (x.length !== n * d) throw new Error(`l2NormalizeRows: features have ${x.length} values, expected N*D = ${n}*${d}`);
-  const out = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += x[i * d + k] * x[i * d + k];
-    const inv = 1 / Math.max(Math.sqrt(s), eps);
-    for (let k = 0; k < d; k++) out[i * d + k] = x[i * d + k] * inv;
-  }
-  return out;
-}
+export { l2NormalizeRows };
 
 /**
  * dist[r, g] for queries q0..q0+rows-1 against all G gallery rows, written into `out[rows, G]`.
