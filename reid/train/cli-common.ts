@@ -84,7 +84,17 @@ export function onInterrupt(say: (line: string) => void): { requested(): boolean
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
-  return { requested: () => interrupted };
+  // relaunched (below): if the process that relaunched us is gone (killed), stop as if interrupted
+  const parent = process.env.MLA_RELAUNCHED === '1' ? process.ppid : null;
+  return {
+    requested: () => {
+      if (!interrupted && parent !== null && process.ppid !== parent) {
+        interrupted = true;
+        say('\nthe parent process is gone: stopping after this iteration...');
+      }
+      return interrupted;
+    },
+  };
 }
 
 /**
