@@ -8,7 +8,8 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { ABLATION_ROWS, ABLATION_ROW_NAMES } from '../nn/attention/mla.ts';
 import { collectAblation, formatAblation, readRun, rowFlags, runDir } from '../reid/train/ablation-table.ts';
-import { meanInterval, studentTCdf, studentTQuantile } from '../reid/train/confidence.ts';
+import { differenceInterval, meanInterval, studentTCdf, studentTQuantile } from '../reid/train/confidence.ts';
+import { PAPER_MARKET_MAP, checkClaims, formatClaims, verdict } from '../reid/train/ablation-claims.ts';
 
 /** scipy.stats.t.ppf(0.975, df), scipy 1.10. */
 const T975: [number, number][] = [[1, 12.706204736174698], [2, 4.302652729749464], [3, 3.182446305284263], [4, 2.7764451051977987],
@@ -38,6 +39,23 @@ describe('t-interval', () => {
     expect(r.lo! + r.hi!).toBeCloseTo(0.6, 15);
   });
 
+  it('Welch difference interval: by hand, and 2(n−1) degrees of freedom for equal sizes and spreads', () => {
+    const a = [0.5, 0.6, 0.7], b = [0.1, 0.2, 0.3, 0.4];
+    const va = 0.01 / 3, vb = (0.05 / 3) / 4; // s_a² = 0.01, s_b² = 0.05/3
+    const df = (va + vb) ** 2 / (va ** 2 / 2 + vb ** 2 / 3);
+    const d = differenceInterval(a, b);
+    expect(d.diff).toBeCloseTo(0.35, 14);
+    expect(d.df).toBeCloseTo(df, 10);
+    expect(d.half).toBeCloseTo(studentTQuantile(0.975, df) * Math.sqrt(va + vb), 12);
+    fc.assert(fc.property(fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 2, maxLength: 8 }), fc.double({ min: -1, max: 1, noNaN: true }), (x, shift) => {
+      fc.pre(Math.max(...x) - Math.min(...x) > 1e-6);
+      const e = differenceInterval(x.map((v) => v + shift), x);
+      expect(e.df).toBeCloseTo(2 * (x.length - 1), 9);
+      expect(e.diff).toBeCloseTo(shift, 9);
+    }), { numRuns: 50 });
+    expect(differenceInterval([0.3], [0.1, 0.2]).half).toBeNull();
+  });
+
   it('one value has no interval; equal values a zero-width one; bad input is named', () => {
     expect(meanInterval([0.4])).toMatchObject({ n: 1, mean: 0.4, half: null, lo: null, hi: null });
     expect(meanInterval([0.25, 0.25, 0.25]).half).toBe(0);
@@ -56,6 +74,7 @@ function writeRun(out: string, row: string, seed: number, start: number, final: 
     { epoch: 2, clusters: 11, outliers: 4, loss: 2, lr: 1e-3, seconds: 2, mAP: final, rank1: final + 0.01, rank5: final + 0.1, rank10: final + 0.2 },
   ];
   writeFileSync(join(dir, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ profile: 'cpu', epochs: 2, clusterOn: 'raw', seed, mla: {} }));
 }
 
 function syntheticRuns(): string {
@@ -96,8 +115,32 @@ describe('ablation table', () => {
     expect(md[2]).toBe(`| baseline | 3 | 5.4 ± ${(100 * meanInterval([0.052, 0.054, 0.056]).half!).toFixed(1)} | 6.4 ± 0.5 | 15.4 | 25.4 | 5.2 / 5.4 / 5.6 | 2.0 / 2.0 / 2.0 |`);
     expect(md[6]).toBe('| DLA | 0 | (no run) | | | | | |');
     expect(md.at(-1)).toMatch(/epoch 2.*t\(0\.975, n−1\).*raw \(the paper\).*--cluster-on raw/);
+    expect(hla.seeds[0].settings).toEqual({ profile: 'cpu', epochs: 2, clusterOn: 'raw' });
+    expect(md.some((l) => l.startsWith('WARNING'))).toBe(false);
+    // a run made with other settings is called out
+    writeFileSync(join(runDir(out, 'ALL', 2), 'config.json'), JSON.stringify({ profile: 'cpu', epochs: 8, clusterOn: 'raw' }));
+    const mixed = formatAblation(collectAblation(out, [1, 2, 3], t.setting));
+    expect(mixed.find((l) => l.startsWith('WARNING'))).toBe('WARNING: the runs differ in epochs: 2 vs 8 (see each run\'s config.json)');
     // JSON round trip keeps every number
     expect(JSON.parse(JSON.stringify(t))).toEqual(t);
+  });
+
+  it('claims: supports / refutes / cannot separate by the sign of the paper and the interval', () => {
+    const d = (lo: number | null, hi: number | null) => ({ diff: 0, half: null, lo, hi, df: null });
+    expect(verdict(1.8, d(0.01, 0.05))).toBe('supports');
+    expect(verdict(-1.3, d(0.01, 0.05))).toBe('refutes');
+    expect(verdict(-79.7, d(-0.05, -0.01))).toBe('supports');
+    expect(verdict(2.5, d(-0.05, -0.01))).toBe('refutes');
+    expect(verdict(2.5, d(-0.01, 0.01))).toBe('cannot separate');
+    expect(verdict(2.5, d(null, null))).toBe('cannot separate');
+    expect(PAPER_MARKET_MAP.ALL - PAPER_MARKET_MAP.baseline).toBeCloseTo(2.5, 9);
+    const t = collectAblation(syntheticRuns(), [1, 2, 3], { clustering: 'x', trainFlags: [] });
+    const claims = checkClaims(t);
+    // rows r = 1.. sit 1 point per row above the baseline with the same spread: every row separates upward
+    expect(claims.map((c) => [c.row, c.verdict])).toEqual([['HLA', 'refutes'], ['PLA', 'supports'], ['PLA+HLA', 'refutes'], ['ALL', 'supports']]);
+    expect(claims[0].here.diff).toBeCloseTo(0.01, 12);
+    expect(formatClaims(claims)[2]).toMatch(/^\| HLA \| -79\.7 \| \+1\.0 \[\+0\.\d, \+1\.\d\] \| refutes \|$/);
+    expect(checkClaims({ ...t, rows: t.rows.filter((r) => r.row !== 'baseline') })).toEqual([]);
   });
 
   it('a broken metrics line is an error naming the file and line', () => {
@@ -129,6 +172,8 @@ describe('npm run ablation (no training)', () => {
     const json = JSON.parse(readFileSync(join(out, 'ablation.json'), 'utf8'));
     expect(json.setting.trainFlags).toEqual(['--cluster-on', 'raw', '--same-camera-penalty', '0', '--epochs', '2']);
     expect(json.rows).toHaveLength(6);
+    expect(json.claims.map((c: { row: string }) => c.row)).toEqual(['HLA', 'PLA', 'PLA+HLA', 'ALL']);
+    expect(text).toMatch(/\| PLA \| \+1\.8 \| .* \| supports \|/);
     const png = PNG.sync.read(readFileSync(join(out, 'ablation.png')));
     expect(png.width).toBeGreaterThan(300);
   });

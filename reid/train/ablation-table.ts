@@ -8,7 +8,7 @@
  * an unreadable one is an error naming the file and line.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ABLATION_ROWS, type AblationRow, type ModuleSet } from '../../nn/attention/mla.ts';
 import { INTERVAL_FORMULA, type Interval, meanInterval } from './confidence.ts';
 
@@ -16,8 +16,13 @@ export const METRICS = ['mAP', 'rank1', 'rank5', 'rank10'] as const;
 export type Metric = (typeof METRICS)[number];
 type Scores = Record<Metric, number>;
 
+/** The settings of a run (from its config.json) that must agree across an ablation's runs. */
+export const SHARED_SETTINGS = ['profile', 'dataset', 'dataDir', 'arch', 'epochs', 'iters', 'clusterOn', 'sameCameraPenalty', 'eps', 'k1', 'k2', 'lr'] as const;
+
 export interface SeedResult extends Scores {
   seed: number;
+  /** SHARED_SETTINGS of the run's config.json (empty when the folder has none, e.g. older runs). */
+  settings: Record<string, unknown>;
   /** Epoch of the final evaluation. */
   epoch: number;
   /** mAP before training (epoch 0), when evaluated. */
@@ -73,7 +78,27 @@ export function readRun(file: string, seed: number): SeedResult | null {
     if (m.epoch === 0) startMAP = m.mAP as number;
     else final = { epoch: m.epoch, mAP: m.mAP as number, rank1: m.rank1 as number, rank5: m.rank5 as number, rank10: m.rank10 as number };
   });
-  return final ? { seed, ...(final as Scores & { epoch: number }), startMAP } : null;
+  return final ? { seed, ...(final as Scores & { epoch: number }), startMAP, settings: readSettings(join(dirname(file), 'config.json')) } : null;
+}
+
+function readSettings(file: string): Record<string, unknown> {
+  if (!existsSync(file)) return {};
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  return Object.fromEntries(SHARED_SETTINGS.filter((k) => k in c).map((k) => [k, c[k]]));
+}
+
+/** The SHARED_SETTINGS on which the table's runs disagree, each with the values seen (an honest table compares like with like). */
+export function settingConflicts(t: AblationTable): string[] {
+  const runs = t.rows.flatMap((r) => r.seeds);
+  return SHARED_SETTINGS.flatMap((k) => {
+    const seen = [...new Set(runs.filter((x) => k in x.settings).map((x) => JSON.stringify(x.settings[k])))];
+    return seen.length > 1 ? [`${k}: ${seen.join(' vs ')}`] : [];
+  });
 }
 
 /** Every row's finished runs under `out` for `seeds`, with means and intervals. */
@@ -109,6 +134,8 @@ export function formatAblation(t: AblationTable): string[] {
       `${r.seeds.map((x) => pct(x.mAP)).join(' / ')} | ${starts} |`);
   }
   const epochs = [...new Set(t.rows.flatMap((r) => r.seeds.map((x) => x.epoch)))];
+  const conflicts = settingConflicts(t);
+  if (conflicts.length) lines.push('', `WARNING: the runs differ in ${conflicts.join('; ')} (see each run's config.json)`);
   lines.push('', `Values in %, final evaluation (epoch ${epochs.join(', ') || '-'}); ± is the half-width of the ${Math.round(t.level * 100)} % ` +
     `interval: ${t.formula}. Clustering: ${t.setting.clustering}${t.setting.trainFlags.length ? `; train flags: ${t.setting.trainFlags.join(' ')}` : ''}.`);
   return lines;

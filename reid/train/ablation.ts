@@ -3,7 +3,9 @@
  * rows of nn/attention/mla.ts ABLATION_ROWS) on the default profile, each row trained once per seed
  * (`--jobs` runs at a time, the cores shared among them), then the table of the final mAP and CMC:
  * mean over seeds with a 95 % t-interval (reid/train/confidence.ts), each seed, and the mAP before
- * training; printed as Markdown and written as <out>/ablation.json and <out>/ablation.png.
+ * training; printed as Markdown and written as <out>/ablation.json and <out>/ablation.png; then each
+ * row against the baseline beside the paper's own difference (ablation-claims.ts: supports / refutes /
+ * cannot separate, by a 95 % Welch interval of the difference of mean mAP).
  * `--help` prints the usage and trains nothing.
  */
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ABLATION_ROW_NAMES, type AblationRow } from '../../nn/attention/mla.ts';
 import { RAW_CLUSTERING, collectAblation, formatAblation, rowFlags, runDir } from './ablation-table.ts';
 import { drawAblation } from './ablation-plot.ts';
+import { checkClaims, formatClaims } from './ablation-claims.ts';
 
 const list = (flag: string, parse: (s: string) => unknown, expected: string) => (v: string) => v.split(',').map((s) => {
   const x = parse(s.trim());
@@ -77,9 +80,10 @@ async function main(): Promise<void> {
   }
   const table = collectAblation(out, o.seeds, { clustering: o.clustering === 'raw' ? 'raw (the paper)' : 'the profile\'s', trainFlags });
   if (table.rows.every((r) => r.stats === null)) console.log(`\nno finished run under ${out} for seeds ${o.seeds.join(',')} (train them without --table-only)`);
-  console.log(['', ...formatAblation(table)].join('\n'));
+  const claims = checkClaims(table);
+  console.log(['', ...formatAblation(table), '', 'The paper\'s claims (each row against the baseline):', '', ...formatClaims(claims)].join('\n'));
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'ablation.json'), `${JSON.stringify(table, null, 2)}\n`);
+  writeFileSync(join(out, 'ablation.json'), `${JSON.stringify({ ...table, claims }, null, 2)}\n`);
   drawAblation(table).save(join(out, 'ablation.png'));
   console.log(`\nwritten: ${join(out, 'ablation.json')}, ${join(out, 'ablation.png')}`);
 }

@@ -109,3 +109,32 @@ export function meanInterval(values: readonly number[], level = 0.95): Interval 
 
 /** The formula, for printed tables. */
 export const INTERVAL_FORMULA = 'mean ± t(0.975, n−1) · s / √n, s the sample standard deviation over the n seeds';
+
+export interface DifferenceInterval {
+  /** mean(a) − mean(b). */
+  diff: number;
+  /** Half-width of the interval (Welch); null when either side has fewer than 2 values or both are constant. */
+  half: number | null;
+  lo: number | null;
+  hi: number | null;
+  /** Welch–Satterthwaite degrees of freedom. */
+  df: number | null;
+}
+
+/**
+ * Welch's t-interval for the difference of two means (unequal variances, independent samples):
+ *   d = x̄_a − x̄_b,  se² = s_a²/n_a + s_b²/n_b,
+ *   ν = se⁴ / ( (s_a²/n_a)²/(n_a−1) + (s_b²/n_b)²/(n_b−1) )     (Welch–Satterthwaite)
+ *   d ± t_{1−α/2, ν} · se
+ */
+export function differenceInterval(a: readonly number[], b: readonly number[], level = 0.95): DifferenceInterval {
+  const A = meanInterval(a, level), B = meanInterval(b, level);
+  const diff = A.mean - B.mean;
+  if (A.sd === null || B.sd === null) return { diff, half: null, lo: null, hi: null, df: null };
+  const va = (A.sd * A.sd) / A.n, vb = (B.sd * B.sd) / B.n;
+  const se2 = va + vb;
+  if (se2 === 0) return { diff, half: 0, lo: diff, hi: diff, df: null };
+  const df = (se2 * se2) / ((va * va) / (A.n - 1) + (vb * vb) / (B.n - 1));
+  const half = studentTQuantile(1 - (1 - level) / 2, df) * Math.sqrt(se2);
+  return { diff, half, lo: diff - half, hi: diff + half, df };
+}
