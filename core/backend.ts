@@ -15,6 +15,11 @@ import { gemmParallel } from './gemm-parallel.ts';
 import type { Float } from './gemm.ts';
 import * as cpuConv from './kernels/conv.ts';
 import type { ConvGeometry } from './kernels/conv.ts';
+import * as cpuBatchNorm from './kernels/batchnorm.ts';
+import type { BatchNormLayout } from './kernels/batchnorm.ts';
+import * as cpuElementwise from './kernels/elementwise.ts';
+import * as cpuPool from './kernels/pool.ts';
+import type { PoolGeometry } from './kernels/pool.ts';
 
 /** Row-major C = alpha op(A) op(B) + beta C, op(A) [M, K], op(B) [K, N]; see core/gemm.ts. */
 export type GemmKernel = (
@@ -32,6 +37,25 @@ export interface Kernels {
   conv2dBackpropFilter: (g: ConvGeometry, x: Float, dy: Float, dw: Float) => void;
   /** dx [N, C, H, W] += d(loss)/dx given dy. */
   conv2dBackpropInput: (g: ConvGeometry, w: Float, dy: Float, dx: Float) => void;
+  /** Per channel of x [N, C, S]: mean[c] and biased variance[c]; see core/kernels/batchnorm.ts. */
+  batchNormStatistics: (l: BatchNormLayout, x: Float, mean: Float64Array, variance: Float64Array) => void;
+  /** y [N, C, S] = x · scale[c] + shift[c]; y is overwritten. */
+  batchNormNormalize: (l: BatchNormLayout, x: Float, scale: Float64Array, shift: Float64Array, y: Float) => void;
+  /** sums [2C] = (Σ dy, Σ dy x̂) per channel; dx (if given) += BatchNorm's input gradient. */
+  batchNormBackward: (l: BatchNormLayout, x: Float, dy: Float, mean: Float64Array, invStd: Float64Array,
+    scale: Float64Array, training: boolean, dx: Float | null, sums: Float64Array) => void;
+  /** y = max(x, 0) (x > 0 ? x : 0); y is overwritten. */
+  relu: (x: Float, y: Float) => void;
+  /** dx += dy · [x > 0]. */
+  reluBackward: (x: Float, dy: Float, dx: Float) => void;
+  /** y = a + b, all of one length; y is overwritten. */
+  add: (a: Float, b: Float, y: Float) => void;
+  /** y += x, both of one length. */
+  addInto: (y: Float, x: Float) => void;
+  /** y [planes, Ho, Wo] = window maxima of x [planes, H, W], argmax their flat indices into x. */
+  maxPool2d: (g: PoolGeometry, x: Float, y: Float, argmax: Int32Array) => void;
+  /** dx[argmax[o]] += dy[o]. */
+  maxPool2dBackward: (dy: Float, argmax: Int32Array, dx: Float) => void;
 }
 export type KernelName = keyof Kernels;
 
@@ -63,6 +87,15 @@ registerKernel({ kernel: 'gemm', backend: 'cpu', fn: gemmParallel });
 registerKernel({ kernel: 'conv2d', backend: 'cpu', fn: cpuConv.conv2d });
 registerKernel({ kernel: 'conv2dBackpropFilter', backend: 'cpu', fn: cpuConv.conv2dBackpropFilter });
 registerKernel({ kernel: 'conv2dBackpropInput', backend: 'cpu', fn: cpuConv.conv2dBackpropInput });
+registerKernel({ kernel: 'batchNormStatistics', backend: 'cpu', fn: cpuBatchNorm.batchNormStatistics });
+registerKernel({ kernel: 'batchNormNormalize', backend: 'cpu', fn: cpuBatchNorm.batchNormNormalize });
+registerKernel({ kernel: 'batchNormBackward', backend: 'cpu', fn: cpuBatchNorm.batchNormBackward });
+registerKernel({ kernel: 'relu', backend: 'cpu', fn: cpuElementwise.relu });
+registerKernel({ kernel: 'reluBackward', backend: 'cpu', fn: cpuElementwise.reluBackward });
+registerKernel({ kernel: 'add', backend: 'cpu', fn: cpuElementwise.add });
+registerKernel({ kernel: 'addInto', backend: 'cpu', fn: cpuElementwise.addInto });
+registerKernel({ kernel: 'maxPool2d', backend: 'cpu', fn: cpuPool.maxPool2d });
+registerKernel({ kernel: 'maxPool2dBackward', backend: 'cpu', fn: cpuPool.maxPool2dBackward });
 
 /** The active backend's kernels. Mutated in place, so that modules holding a reference see the switch. */
 export const kernels: Kernels = { ...(registry.get('cpu') as Kernels) };

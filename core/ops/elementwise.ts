@@ -2,9 +2,11 @@
  * Elementwise primitives with numpy-style broadcasting: add, sub, mul, div, and the unary
  * addScalar, mulScalar, relu, sigmoid. Forward and backward of each side by side.
  * A broadcast input's gradient is the output gradient summed over the axes it was stretched along.
+ * Same-shape add, relu and addInto run the active backend's kernels (core/kernels/elementwise.ts).
  */
 import { Tensor, alloc, ShapeError, sameShape, type Axes, type Storage } from '../tensor.ts';
 import { record } from '../autograd.ts';
+import { kernels } from '../backend.ts';
 
 /** The broadcast result shape of a and b (trailing axes aligned), or an error naming `op`. */
 export function broadcastShape(a: readonly number[], b: readonly number[], op: string): number[] {
@@ -94,9 +96,8 @@ const addBroadcast = binary({ name: 'add', f: (a, b) => a + b, da: () => 1, db: 
 /** a + b; written out for equal shapes (every residual connection), broadcasting otherwise. */
 export function add<A extends Axes>(a: Tensor<A>, b: Tensor<any>): Tensor<A> {
   if (!sameShape(a.shape, b.shape)) return addBroadcast(a, b);
-  const A = a.data, B = b.data;
   const y = alloc(a.dtype, a.size);
-  for (let i = 0; i < y.length; i++) y[i] = A[i] + B[i];
+  kernels.add(a.data, b.data, y);
   return record(new Tensor<A>(y, a.shape), [a, b], (g) => {
     if (a.requiresGrad) addInto(a.gradBuffer(), g);
     if (b.requiresGrad) addInto(b.gradBuffer(), g);
@@ -122,13 +123,9 @@ function unary(name: string, f: (x: number) => number, dfdx: (x: number, y: numb
 
 /** relu(x) = max(x, 0); d/dx = [x > 0]. Written out: it follows every BatchNorm. */
 export function relu<A extends Axes>(x: Tensor<A>): Tensor<A> {
-  const X = x.data;
   const y = alloc(x.dtype, x.size);
-  for (let i = 0; i < y.length; i++) y[i] = X[i] > 0 ? X[i] : 0;
-  return record(new Tensor<A>(y, x.shape), [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < g.length; i++) if (X[i] > 0) gx[i] += g[i];
-  });
+  kernels.relu(x.data, y);
+  return record(new Tensor<A>(y, x.shape), [x], (g) => kernels.reluBackward(x.data, g, x.gradBuffer()));
 }
 
 /** sigmoid(x) = 1 / (1 + e^-x); d/dx = y (1 - y). */
@@ -142,7 +139,7 @@ export function mulScalar<A extends Axes>(x: Tensor<A>, s: number): Tensor<A> {
   return unary('mulScalar', (v) => v * s, () => s)(x);
 }
 
-/** In-place y += x for plain buffers (no tape). */
+/** In-place y += x for plain buffers of one type and length (no tape). */
 export function addInto(y: Storage, x: Storage): void {
-  for (let i = 0; i < y.length; i++) y[i] += x[i];
+  kernels.addInto(y, x);
 }

@@ -8,11 +8,14 @@
  *   eval:      μ, σ² are the running statistics.
  *   backward (training): dx = (γ/√(σ²+eps)) (dy − mean(dy) − x̂ mean(dy x̂)),
  *                        dγ = Σ dy x̂,  dβ = Σ dy.
+ *   The loops over x are the active backend's kernels (core/kernels/batchnorm.ts); the per-channel
+ *   arithmetic (running statistics, scale and shift) stays here, in float64.
  *
  * l2Normalize: y = x / max(‖x‖₂, eps) row-wise; dx = (g − y (y·g)) / ‖x‖ (or g/eps when clamped).
  */
 import { Tensor, alloc, ShapeError, type Axes } from '../tensor.ts';
 import { record } from '../autograd.ts';
+import { kernels } from '../backend.ts';
 
 export interface BatchNormAttrs {
   training: boolean;
@@ -27,64 +30,40 @@ export function batchNorm<A extends Axes>(x: Tensor<A>, gamma: Tensor, beta: Ten
   if (x.rank < 2 || [gamma, beta, runningMean, runningVar].some((t) => t.size !== C)) {
     throw new ShapeError(`${where}: input [${x.shape}] does not fit ${gamma.size} channels`);
   }
-  const S = x.size / (N * C);
-  const n = N * S;
-  const X = x.data;
+  const layout = { N, C, S: x.size / (N * C) };
+  const n = N * layout.S;
   const mean = new Float64Array(C);
-  const invStd = new Float64Array(C);
+  const variance = new Float64Array(C);
   if (attrs.training) {
     if (n < 2) throw new ShapeError(`${where}: training needs more than one value per channel, input is [${x.shape}]`);
+    kernels.batchNormStatistics(layout, x.data, mean, variance);
+    const m = attrs.momentum;
     for (let c = 0; c < C; c++) {
-      let s = 0;
-      for (let i = 0; i < N; i++) for (let p = 0, o = (i * C + c) * S; p < S; p++) s += X[o + p];
-      const mu = s / n;
-      let v = 0;
-      for (let i = 0; i < N; i++) for (let p = 0, o = (i * C + c) * S; p < S; p++) v += (X[o + p] - mu) ** 2;
-      const varBiased = v / n;
-      mean[c] = mu;
-      invStd[c] = 1 / Math.sqrt(varBiased + attrs.eps);
-      const m = attrs.momentum;
-      runningMean.data[c] = (1 - m) * runningMean.data[c] + m * mu;
-      runningVar.data[c] = (1 - m) * runningVar.data[c] + m * varBiased * n / (n - 1);
+      runningMean.data[c] = (1 - m) * runningMean.data[c] + m * mean[c];
+      runningVar.data[c] = (1 - m) * runningVar.data[c] + m * variance[c] * n / (n - 1);
     }
   } else {
-    for (let c = 0; c < C; c++) {
-      mean[c] = runningMean.data[c];
-      invStd[c] = 1 / Math.sqrt(runningVar.data[c] + attrs.eps);
-    }
+    mean.set(runningMean.data);
+    variance.set(runningVar.data);
+  }
+  const invStd = new Float64Array(C);
+  const scale = new Float64Array(C);
+  const shift = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    invStd[c] = 1 / Math.sqrt(variance[c] + attrs.eps);
+    scale[c] = gamma.data[c] * invStd[c];
+    shift[c] = beta.data[c] - mean[c] * scale[c];
   }
   const y = alloc(x.dtype, x.size);
-  for (let i = 0; i < N; i++)
-    for (let c = 0; c < C; c++) {
-      const scale = gamma.data[c] * invStd[c];
-      const shift = beta.data[c] - mean[c] * scale;
-      for (let p = 0, o = (i * C + c) * S; p < S; p++) y[o + p] = X[o + p] * scale + shift;
-    }
+  kernels.batchNormNormalize(layout, x.data, scale, shift, y);
   return record(new Tensor<A>(y, x.shape), [x, gamma, beta], (g) => {
-    const gx = x.requiresGrad ? x.gradBuffer() : null;
+    const sums = new Float64Array(2 * C);
+    kernels.batchNormBackward(layout, x.data, g, mean, invStd, scale, attrs.training, x.requiresGrad ? x.gradBuffer() : null, sums);
+    const gBeta = beta.requiresGrad ? beta.gradBuffer() : null;
+    const gGamma = gamma.requiresGrad ? gamma.gradBuffer() : null;
     for (let c = 0; c < C; c++) {
-      let sumG = 0;
-      let sumGXhat = 0;
-      for (let i = 0; i < N; i++)
-        for (let p = 0, o = (i * C + c) * S; p < S; p++) {
-          sumG += g[o + p];
-          sumGXhat += g[o + p] * (X[o + p] - mean[c]) * invStd[c];
-        }
-      if (gamma.requiresGrad) gamma.gradBuffer()[c] += sumGXhat;
-      if (beta.requiresGrad) beta.gradBuffer()[c] += sumG;
-      if (!gx) continue;
-      const k = gamma.data[c] * invStd[c];
-      if (attrs.training) {
-        const mg = sumG / n;
-        const mgx = sumGXhat / n;
-        for (let i = 0; i < N; i++)
-          for (let p = 0, o = (i * C + c) * S; p < S; p++) {
-            const xhat = (X[o + p] - mean[c]) * invStd[c];
-            gx[o + p] += k * (g[o + p] - mg - xhat * mgx);
-          }
-      } else {
-        for (let i = 0; i < N; i++) for (let p = 0, o = (i * C + c) * S; p < S; p++) gx[o + p] += k * g[o + p];
-      }
+      if (gBeta) gBeta[c] += sums[c];
+      if (gGamma) gGamma[c] += sums[C + c];
     }
   });
 }

@@ -1,11 +1,13 @@
 /**
  * Pooling primitives on x [N, C, H, W]:
- * - maxPool2d: max over each kernel window (padding counts as −∞); the gradient goes to the argmax.
+ * - maxPool2d: max over each kernel window (padding counts as −∞); the gradient goes to the argmax
+ *   (the active backend's kernels, core/kernels/pool.ts).
  * - globalAvgPool: y[n,c] = mean_p x[n,c,p];  dx = dy / (H·W).
  * - gem (generalised mean): y = (mean_p clamp(x, eps)^p)^(1/p) with a trainable scalar p.
  */
 import { Tensor, alloc, ShapeError } from '../tensor.ts';
 import { record } from '../autograd.ts';
+import { kernels } from '../backend.ts';
 import { convOutputSize } from './conv.ts';
 
 export interface MaxPoolAttrs {
@@ -22,34 +24,10 @@ export function maxPool2d(x: Tensor<any>, attrs: MaxPoolAttrs): Tensor<['N', 'C'
   const [ph, pw] = attrs.padding;
   const Ho = convOutputSize(H, kh, sh, ph);
   const Wo = convOutputSize(W, kw, sw, pw);
-  const X = x.data;
   const y = alloc(x.dtype, N * C * Ho * Wo);
   const argmax = new Int32Array(y.length);
-  for (let nc = 0; nc < N * C; nc++) {
-    const base = nc * H * W;
-    for (let oy = 0; oy < Ho; oy++)
-      for (let ox = 0; ox < Wo; ox++) {
-        let best = -Infinity;
-        let at = -1;
-        for (let i = 0; i < kh; i++) {
-          const yy = oy * sh - ph + i;
-          if (yy < 0 || yy >= H) continue;
-          for (let j = 0; j < kw; j++) {
-            const xx = ox * sw - pw + j;
-            if (xx < 0 || xx >= W) continue;
-            const v = X[base + yy * W + xx];
-            if (v > best || at < 0) { best = v; at = base + yy * W + xx; }
-          }
-        }
-        const o = (nc * Ho + oy) * Wo + ox;
-        y[o] = best;
-        argmax[o] = at;
-      }
-  }
-  return record(new Tensor<['N', 'C', 'H', 'W']>(y, [N, C, Ho, Wo]), [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let o = 0; o < g.length; o++) gx[argmax[o]] += g[o];
-  });
+  kernels.maxPool2d({ planes: N * C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo }, x.data, y, argmax);
+  return record(new Tensor<['N', 'C', 'H', 'W']>(y, [N, C, Ho, Wo]), [x], (g) => kernels.maxPool2dBackward(g, argmax, x.gradBuffer()));
 }
 
 export function globalAvgPool(x: Tensor<any>): Tensor<['N', 'C']> {
