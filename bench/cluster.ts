@@ -11,7 +11,8 @@
  *
  * Rows (bench/results/cluster.json): {case, metric, value, unit, peer, peerValue, ratio, machine};
  * for times ratio = peer time / TypeScript time (above 1: TypeScript faster), for memory
- * ratio = peer RSS / TypeScript RSS. Run: `npm run bench -- cluster` or `npx tsx bench/cluster.ts [N...]`.
+ * ratio = peer RSS / TypeScript RSS. Run: `npm run bench -- cluster` or `npx tsx bench/cluster.ts [N...]`;
+ * BENCH_BACKEND=cpu|wasm (default wasm) picks our backend.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clusterFeatures } from '../cluster/pipeline.ts';
+import { useBenchBackend } from './common.ts';
 
 const D = 2048;
 const CLUSTERS = 700;
@@ -56,6 +58,7 @@ function syntheticFeatures(N: number, seed: number): Float32Array {
 
 /** Child: generate, write the features for the peer, cluster, report one JSON line. */
 async function child(N: number, dir: string): Promise<void> {
+  await useBenchBackend();
   const X = syntheticFeatures(N, 1234 + N);
   writeFileSync(join(dir, `features-${N}.f32`), new Uint8Array(X.buffer));
   const t = performance.now();
@@ -160,7 +163,7 @@ export async function run(sizes: number[] = SIZES): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   try {
     for (const N of sizes) {
-      console.log(`N = ${N}, D = ${D}, ${CLUSTERS} clusters: TypeScript ...`);
+      console.log(`N = ${N}, D = ${D}, ${CLUSTERS} clusters: TypeScript (backend ${process.env.BENCH_BACKEND ?? 'wasm'}) ...`);
       const ts = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', String(N), dir], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
       if (ts.status !== 0) throw new Error(`TypeScript child failed (status ${ts.status}):\n${ts.stderr}`);
       const mine = parseReport(ts.stdout, 'TypeScript child');

@@ -135,3 +135,20 @@ export function rowsFor(name: string, metric: string, unit: string, ours: number
   for (const [peer, v] of peers) if (v !== null) out.push({ case: name, metric, value: v, unit, peer, ratio: metric === 'time' ? v / ours : ours / v, machine: m });
   return out;
 }
+
+/**
+ * The backend our side of a suite runs on: `BENCH_BACKEND` (cpu or wasm; default wasm, the
+ * training default). Returns its name, for the rows' case names.
+ */
+export async function useBenchBackend(): Promise<string> {
+  const name = process.env.BENCH_BACKEND ?? 'wasm';
+  if (name !== 'cpu' && name !== 'wasm') throw new Error(`BENCH_BACKEND=${name}: expected cpu or wasm`);
+  const { useBackend } = await import('../core/backend.ts');
+  if (name === 'wasm') {
+    const { registerWasmBackend } = await import('../core/wasm/backend.ts');
+    const failure = registerWasmBackend();
+    if (failure) throw new Error(`bench: the wasm backend did not load: ${failure}`);
+  }
+  useBackend(name);
+  return name;
+}

@@ -17,7 +17,7 @@
  * Rows (bench/results/eval.json): {case, metric, value, unit, peer, peerValue, ratio, machine};
  * for times ratio = peer time / our time (above 1: TypeScript faster). Peer absent (no
  * /usr/bin/python3 with numpy): rows without peer values and a message.
- * Run: `npm run bench -- eval` or `npx tsx bench/eval.ts`.
+ * Run: `npm run bench -- eval` or `npx tsx bench/eval.ts`; BENCH_BACKEND=cpu|wasm (default wasm) picks our backend.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +29,7 @@ import { evaluateParallel } from '../reid/eval/evaluate-parallel.ts';
 import { evalMarket } from '../reid/eval/market.ts';
 import { squaredDistanceMatrix } from '../reid/eval/distance.ts';
 import { reRank } from '../reid/eval/rerank.ts';
+import { useBenchBackend } from './common.ts';
 
 const Q = 3368, G = 15913, D = 2048, PIDS = 750, CAMS = 6, DISTRACTORS = 2793;
 const PYTHON = '/usr/bin/python3';
@@ -165,6 +166,7 @@ function problem(seed: number, q: number, g: number, d: number, pids: number, di
 const secs = (t0: number) => (performance.now() - t0) / 1000;
 
 export async function run(): Promise<void> {
+  console.log(`backend: ${await useBenchBackend()}`);
   const machine = `${cpus().length}x ${cpus()[0]?.model.trim() ?? 'cpu'}`;
   const dir = mkdtempSync(join(tmpdir(), 'bench-eval-'));
   const rows: Row[] = [];

@@ -6,9 +6,11 @@
  * for ResNet-50 at 256×128 (last stride 1) and for the CPU presets (RESNET_CPU, RESNET_CPU_TINY;
  * 128×64, batch 32 for both metrics), each as the baseline and with all of MLA (PLA → HLA → DLA in every layer4 block).
  *
- * When Debian's python3-torch (+ python3-torchvision) is installed, bench/resnet_peer.py times the
- * same models in PyTorch with torch.set_num_threads(1) and (2), in the same run; ratio = our
- * images/s ÷ PyTorch's (below 1: we are slower).
+ * Ours runs on the `wasm` backend and, for the CPU presets, also on the `cpu` reference backend
+ * (a ResNet-50 step on `cpu` takes minutes: RESNET_BENCH_CPU_BACKEND=1 adds it). When Debian's
+ * python3-torch (+ python3-torchvision) is installed, bench/resnet_peer.py times the same models in
+ * PyTorch with torch.set_num_threads(1) and (2), in the same run; ratio = our images/s ÷ the peer's
+ * (below 1: we are slower). The wasm rows also carry the cpu backend as a peer ('ours cpu').
  *
  * Rows (bench/results/resnet.json): {case, metric, value, unit, peer, peerValue, ratio, machine}.
  * Env: RESNET_BENCH_ITERS (timed iterations, default 1 for ResNet-50 and 3 for the CPU preset),
@@ -26,6 +28,8 @@ import { Rng } from '../core/random.ts';
 import { defaultInit } from '../nn/module.ts';
 import { Adam } from '../nn/optim.ts';
 import { ReIDBackbone, RESNET50, RESNET_CPU, RESNET_CPU_TINY, backboneOptions, trainableParameters, type BackboneOptions } from '../nn/backbone.ts';
+import { useBackend } from '../core/backend.ts';
+import { registerWasmBackend } from '../core/wasm/backend.ts';
 
 const PYTHON = '/usr/bin/python3';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,7 +69,10 @@ function timeIt(iters: number, warmup: boolean, fn: () => void): number {
   return (performance.now() - t0) / 1000 / iters;
 }
 
-function measureOurs(s: Setup): { extract: number; train: number } {
+function measureOurs(s: Setup, backend: 'cpu' | 'wasm'): { extract: number; train: number } {
+  if (backend === 'wasm' && registerWasmBackend()) throw new Error('bench resnet: the wasm backend did not load');
+  useBackend(backend);
+  process.stderr.write(`  ${s.name} on ${backend}\n`);
   const rng = new Rng(1);
   const model = new ReIDBackbone(s.opts, defaultInit(0));
   const xe = images(s.extractBatch, s.opts.inputSize, rng);
@@ -104,23 +111,26 @@ export async function run(): Promise<void> {
   const machine = `${cpus().length}x ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
   const rows: Row[] = [];
   for (const s of setups()) {
-    const ours = measureOurs(s);
+    const withCpu = !s.name.startsWith('resnet50') || process.env.RESNET_BENCH_CPU_BACKEND === '1';
+    const wasm = measureOurs(s, 'wasm');
+    const cpu = withCpu ? measureOurs(s, 'cpu') : null;
     const peers = [1, 2].map((t) => ({ t, r: measurePeer(s, t) }));
-    for (const metric of ['extract', 'train'] as const) {
-      const batch = metric === 'extract' ? s.extractBatch : s.trainBatch;
-      const label = metric === 'extract' ? `feature extraction (eval, batch ${batch})` : `training step (fwd+bwd+Adam, batch ${batch})`;
-      let any = false;
-      for (const { t, r } of peers) {
-        if (!r) continue;
-        any = true;
-        rows.push({ case: s.name, metric: label, value: ours[metric], unit: 'images/s', peer: `pytorch ${t} thread${t > 1 ? 's' : ''}`, peerValue: r[metric], ratio: ours[metric] / r[metric], machine });
+    for (const [backend, ours] of [['wasm', wasm], ['cpu', cpu]] as const) {
+      if (!ours) continue;
+      const name = `${s.name} [${backend}]`;
+      for (const metric of ['extract', 'train'] as const) {
+        const batch = metric === 'extract' ? s.extractBatch : s.trainBatch;
+        const label = metric === 'extract' ? `feature extraction (eval, batch ${batch})` : `training step (fwd+bwd+Adam, batch ${batch})`;
+        const others: [string, number][] = peers.filter(({ r }) => r).map(({ t, r }) => [`pytorch ${t} thread${t > 1 ? 's' : ''}`, r![metric]]);
+        if (backend === 'wasm' && cpu) others.unshift(['ours cpu', cpu[metric]]);
+        for (const [peer, v] of others) rows.push({ case: name, metric: label, value: ours[metric], unit: 'images/s', peer, peerValue: v, ratio: ours[metric] / v, machine });
+        if (!others.length) rows.push({ case: name, metric: label, value: ours[metric], unit: 'images/s', peer: null, peerValue: null, ratio: null, machine });
+        console.log(`${name.padEnd(34)} ${label.padEnd(42)} ${ours[metric].toFixed(2).padStart(8)} img/s` +
+          others.map(([peer, v]) => `  | ${peer}: ${v.toFixed(2)} img/s, ratio ${(ours[metric] / v).toFixed(3)}`).join(''));
       }
-      if (!any) rows.push({ case: s.name, metric: label, value: ours[metric], unit: 'images/s', peer: null, peerValue: null, ratio: null, machine });
-      const last = rows.filter((x) => x.case === s.name && x.metric === label);
-      console.log(`${s.name.padEnd(28)} ${label.padEnd(42)} ${ours[metric].toFixed(2).padStart(8)} img/s` +
-        last.filter((x) => x.peer).map((x) => `  | ${x.peer}: ${x.peerValue!.toFixed(2)} img/s, ratio ${x.ratio!.toFixed(3)}`).join(''));
     }
   }
+  useBackend('cpu');
   const dir = join(here, 'results');
   mkdirSync(dir, { recursive: true });
   // a partial run (RESNET_BENCH_ONLY) keeps the other model size's rows from the last run
