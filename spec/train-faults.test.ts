@@ -207,7 +207,7 @@ describe('npm run train: faults (issue 13)', () => {
     expect(s.out).toContain(`skipping 1 corrupt image (--skip-corrupt):\n  corrupt or unreadable image ${victim}`);
   }, 60_000);
 
-  it('refuses bad flags with exit 2 before starting, and prints --version', () => {
+  it('refuses bad flags with exit 2 before starting; --help and --version start no work', () => {
     for (const [flag, value, msg] of [['--iters', '-1', '--iters needs an integer >= 0, got -1'], ['--threads', '-2', '--threads needs an integer >= 0, got -2'], ['--epochs', '0', '--epochs needs an integer >= 1']]) {
       const r = train(flag, value);
       expect(r.status).toBe(EXIT.usage);
@@ -218,6 +218,10 @@ describe('npm run train: faults (issue 13)', () => {
     const t = train('--config', bad, '--out', join(root, 'typo'));
     expect(t.status).toBe(EXIT.usage);
     expect(t.out).toContain(`--config ${bad}: unknown setting 'synthetic.confund'`);
+    const h = train('--help', '--config', tiny, '--out', join(root, 'help'));
+    expect(h.status).toBe(EXIT.ok);
+    expect(h.out).toContain('Exit status: 0 finished, 1 error, 2 bad flag, 3 diverged');
+    expect(existsSync(join(root, 'help'))).toBe(false); // --help starts no work
     const v = train('--version');
     expect(v.status).toBe(EXIT.ok);
     expect(v.out.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
