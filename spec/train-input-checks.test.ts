@@ -171,7 +171,9 @@ describe('run folder', () => {
     expect(prepareRunFolder(out, { a: 1 }, {})).toEqual(['last.safetensors.tmp-4242']);
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ a: 1 });
     expect(() => prepareRunFolder(out, { a: 2 }, {})).toThrow(`--out ${out} already holds a run (config.json)`);
-    expect(() => prepareRunFolder(out, { a: 2 }, { resume: true })).not.toThrow();
+    expect(() => prepareRunFolder(out, { a: 2 }, { resumeFrom: join(out, 'last.safetensors') })).not.toThrow();
+    expect(() => prepareRunFolder(out, { a: 2 }, { resumeFrom: join(tmp, 'elsewhere', 'last.safetensors') }))
+      .toThrow(`--out ${out} already holds a run (config.json) whose last checkpoint is not ${join(tmp, 'elsewhere', 'last.safetensors')}`);
     touch(join(out, 'metrics.jsonl'), '{}');
     prepareRunFolder(out, { a: 3 }, { overwrite: true });
     expect(readdirSync(out).sort()).toEqual(['config.json', 'notes.md']);

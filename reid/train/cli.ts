@@ -179,7 +179,8 @@ async function evalOnly(opts: Record<string, any>): Promise<number> {
   const evaluation = evaluateModel(model, batcher, data, config, reporter);
   printSummary(reporter, evaluation.result, `checkpoint ${opts.evalOnly} (epoch ${ck.state.epoch}) on ${config.dataset} (${config.dataDir})`);
   if (opts.pictures !== false) {
-    prepareRunFolder(config.out, config, { overwrite: opts.overwrite });
+    // the default folder (eval-<name> beside the checkpoint) holds only this evaluation's output: replaced
+    prepareRunFolder(config.out, config, { overwrite: opts.overwrite || opts.out === undefined });
     await writePictures(config, model, data, ck.state.history, ck.state.start, evaluation, batcher, reporter);
     reporter.line(`pictures: ${config.out}`);
   }

@@ -139,7 +139,8 @@ export function evaluateModel(model: ReidModel, batcher: ImageBatcher, data: Rei
 
 export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<RunResult> {
   const { reporter } = opts;
-  const stale = prepareRunFolder(c.out, c, { resume: Boolean(opts.resume), overwrite: opts.overwrite });
+  const resumeFrom = opts.resume ? (typeof opts.resume === 'string' ? opts.resume : join(c.out, 'last.safetensors')) : undefined;
+  const stale = prepareRunFolder(c.out, c, { resumeFrom, overwrite: opts.overwrite });
   if (stale.length) reporter.line(`removed ${stale.length} temporary file(s) of an interrupted write in ${c.out}: ${stale.join(', ')}`);
   const rng = new Rng(c.seed);
   const data = await loadReidData(c, reporter);
@@ -158,7 +159,7 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
   const metricsPath = join(c.out, 'metrics.jsonl');
 
   if (opts.resume) {
-    const path = typeof opts.resume === 'string' ? opts.resume : lastPath;
+    const path = resumeFrom!;
     const ck = readCheckpoint(path);
     assertResumable(ck.state.config, c, path);
     const report = model.loadStateDict(ck.model, false);

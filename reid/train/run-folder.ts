@@ -3,12 +3,13 @@
  * results safe.
  *
  *   - a folder that already holds a run (any of RUN_FILES) is refused, unless the run resumes it
- *     (`--resume`) or is told to replace it (`--overwrite`, which deletes only RUN_FILES);
+ *     from its own last.safetensors (`--resume`) or is told to replace it (`--overwrite`, which
+ *     deletes only RUN_FILES);
  *   - temporary files left by a process killed in the middle of an atomic write are removed;
  *   - the resolved config is written as config.json.
  */
 import { existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ATOMIC_TEMPORARY, writeFileAtomic } from '../../core/safetensors.ts';
 
 /** The files a training run writes into its folder (pictures included). */
@@ -28,9 +29,12 @@ export function runFilesIn(out: string): string[] {
 
 /**
  * Make `out` ready for a run: create it, remove stale temporary files, refuse or clear an earlier
- * run, write config.json. Returns the temporary files removed.
+ * run, write config.json. A resumed run (`resumeFrom`: the checkpoint it continues) may use a folder
+ * whose last.safetensors is that checkpoint; any other used folder needs `overwrite` (when resuming,
+ * nothing is deleted: the resumed run rewrites metrics.jsonl and the checkpoints as it goes).
+ * Returns the temporary files removed.
  */
-export function prepareRunFolder(out: string, config: object, mode: { resume?: boolean; overwrite?: boolean }): string[] {
+export function prepareRunFolder(out: string, config: object, mode: { resumeFrom?: string; overwrite?: boolean }): string[] {
   if (existsSync(out) && !statSync(out).isDirectory()) throw new RunFolderError(`--out ${out}: exists and is not a folder`);
   mkdirSync(out, { recursive: true });
   const removed: string[] = [];
@@ -40,14 +44,16 @@ export function prepareRunFolder(out: string, config: object, mode: { resume?: b
       removed.push(f);
     }
   }
-  if (!mode.resume) {
-    const used = runFilesIn(out);
-    if (used.length && !mode.overwrite) {
-      throw new RunFolderError(`--out ${out} already holds a run (${used.join(', ')}). Continue it with --resume, ` +
+  const used = runFilesIn(out);
+  const continuing = mode.resumeFrom !== undefined && resolve(mode.resumeFrom) === resolve(out, 'last.safetensors');
+  if (used.length && !continuing && !mode.overwrite) {
+    throw new RunFolderError(mode.resumeFrom !== undefined
+      ? `--out ${out} already holds a run (${used.join(', ')}) whose last checkpoint is not ${mode.resumeFrom}: resuming there would replace it. ` +
+        'Resume into another folder with --out DIR, or pass --overwrite.'
+      : `--out ${out} already holds a run (${used.join(', ')}). Continue it with --resume, ` +
         'write elsewhere with --out DIR, or replace it with --overwrite (deletes those files).');
-    }
-    for (const f of used) unlinkSync(join(out, f));
   }
+  if (mode.resumeFrom === undefined) for (const f of used) unlinkSync(join(out, f));
   writeFileAtomic(join(out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   return removed;
 }
