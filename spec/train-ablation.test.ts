@@ -140,7 +140,10 @@ describe('ablation table', () => {
     expect(claims.map((c) => [c.row, c.verdict])).toEqual([['HLA', 'refutes'], ['PLA', 'supports'], ['PLA+HLA', 'refutes'], ['ALL', 'supports']]);
     expect(claims[0].here.diff).toBeCloseTo(0.01, 12);
     expect(formatClaims(claims)[2]).toMatch(/^\| HLA \| -79\.7 \| \+1\.0 \[\+0\.\d, \+1\.\d\] \| refutes \|$/);
-    expect(checkClaims({ ...t, rows: t.rows.filter((r) => r.row !== 'baseline') })).toEqual([]);
+    const noBase = { ...t, rows: t.rows.filter((r) => r.row !== 'baseline') };
+    expect(checkClaims(noBase)).toEqual([]);
+    expect(formatClaims([], noBase)).toEqual(['(no comparison: the baseline has no finished run)']);
+    expect(formatClaims([], { ...t, rows: t.rows.filter((r) => r.row === 'baseline') })).toEqual(['(no comparison: no other row has a finished run)']);
   });
 
   it('a broken metrics line is an error naming the file and line', () => {

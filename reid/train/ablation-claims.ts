@@ -44,8 +44,11 @@ export function checkClaims(t: AblationTable): Claim[] {
   });
 }
 
-export function formatClaims(claims: Claim[]): string[] {
-  if (claims.length === 0) return ['(no comparison with the baseline: it has no finished run)'];
+export function formatClaims(claims: Claim[], t?: AblationTable): string[] {
+  if (claims.length === 0) {
+    const baseRuns = t?.rows.find((r) => r.row === 'baseline')?.seeds.length ?? 0;
+    return [baseRuns === 0 ? '(no comparison: the baseline has no finished run)' : '(no comparison: no other row has a finished run)'];
+  }
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${(100 * v).toFixed(1)}`;
   return [
     '| row vs baseline | paper, Market-1501 (mAP points) | here (mAP points, 95 % Welch CI) | this benchmark |',

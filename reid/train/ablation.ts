@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const table = collectAblation(out, o.seeds, { clustering: o.clustering === 'raw' ? 'raw (the paper)' : 'the profile\'s', trainFlags });
   if (table.rows.every((r) => r.stats === null)) console.log(`\nno finished run under ${out} for seeds ${o.seeds.join(',')} (train them without --table-only)`);
   const claims = checkClaims(table);
-  console.log(['', ...formatAblation(table), '', 'The paper\'s claims (each row against the baseline):', '', ...formatClaims(claims)].join('\n'));
+  console.log(['', ...formatAblation(table), '', 'The paper\'s claims (each row against the baseline):', '', ...formatClaims(claims, table)].join('\n'));
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'ablation.json'), `${JSON.stringify({ ...table, claims }, null, 2)}\n`);
   drawAblation(table).save(join(out, 'ablation.png'));
