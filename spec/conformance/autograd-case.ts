@@ -1,14 +1,30 @@
 /**
- * Shared glue for differentiable conformance ops: case tensors become float64 Tensors that require
+ * Shared glue for differentiable conformance ops: case tensors become Tensors that require
  * gradients, the op runs forward on the tape, and backward is seeded with the case's upstream g,
  * so the gradients compared are exactly d(sum(output * g))/d(input).
+ *
+ * Cases run in float64 (the reference backend's precision, `cpu`) or in float32 (`--backend wasm`:
+ * the precision its kernels compute in; the contract's 1e-4 leaves room for float32 rounding).
  */
-import { Tensor } from '../../core/tensor.ts';
+import { Tensor, alloc, type DType } from '../../core/tensor.ts';
 import { backward } from '../../core/autograd.ts';
 import type { Arr, OpArgs, OpResult } from './registry.ts';
 
+let dtype: DType = 'float64';
+
+/** The precision the cases' tensors and modules are made in. */
+export function caseDtype(): DType {
+  return dtype;
+}
+
+export function setCaseDtype(d: DType): void {
+  dtype = d;
+}
+
 export function tensorOf(a: Arr, requiresGrad = false): Tensor {
-  const t = new Tensor(Float64Array.from(a.data), a.shape);
+  const data = alloc(dtype, a.data.length);
+  data.set(a.data);
+  const t = new Tensor(data, a.shape);
   t.requiresGrad = requiresGrad;
   return t;
 }

@@ -1,11 +1,19 @@
-/** `npm run conformance -- PATH...`: one row per case, then `N passed, M failed`; exit 1 on any failure. */
+/**
+ * `npm run conformance -- [--backend cpu|wasm] PATH...`: one row per case, then `N passed, M failed`;
+ * exit 1 on any failure. `cpu` (default) runs the cases in float64, `wasm` in float32 on its kernels.
+ */
 import { collectCaseFiles, formatRow, runCase } from './runner.ts';
+import { useCaseBackend } from './backend.ts';
 
-const paths = process.argv.slice(2);
-if (paths.length === 0) {
-  console.error('usage: npm run conformance -- PATH...   (case files or folders of them, e.g. spec/fixtures/conformance)');
+const args = process.argv.slice(2);
+const at = args.indexOf('--backend');
+const backend = at >= 0 ? args.splice(at, 2)[1] : 'cpu';
+const paths = args;
+if (paths.length === 0 || (backend !== 'cpu' && backend !== 'wasm')) {
+  console.error('usage: npm run conformance -- [--backend cpu|wasm] PATH...   (case files or folders of them, e.g. spec/fixtures/conformance)');
   process.exit(2);
 }
+console.log(`backend: ${useCaseBackend(backend)}`);
 let files: string[];
 try {
   files = collectCaseFiles(paths);

@@ -1,10 +1,10 @@
 /**
  * Conformance ops of the attention modules (issue 5): pla (eq. 3), hla (§3.1, BoTNet MHSA),
- * dla (eqs. 4-6) and the hidden set's resnet50_features; the first three through the autograd tape in float64, calling the same functions the
+ * dla (eqs. 4-6) and the hidden set's resnet50_features; the first three through the autograd tape, calling the same functions the
  * modules' forward passes call.
  */
 import { registerOp } from '../registry.ts';
-import { runDifferentiable, tensorOf } from '../autograd-case.ts';
+import { caseDtype, runDifferentiable, tensorOf } from '../autograd-case.ts';
 import * as F from '../../../core/ops/index.ts';
 import type { Tensor } from '../../../core/tensor.ts';
 import { noGrad } from '../../../core/autograd.ts';
@@ -30,7 +30,7 @@ registerOp('dla', {
  * resnet50_features (hidden set): torchvision ResNet-50 trunk in eval mode, last stride 1, then
  * global average pooling. The architecture is read off the state dict (stem width from
  * conv1.weight, blocks per stage from the layer<i>.<b> keys), so narrow variants with the same
- * layout run too. Float64 arithmetic on the case's (float32) values.
+ * layout run too. Arithmetic in the case precision (autograd-case.ts) on the case's (float32) values.
  */
 registerOp('resnet50_features', {
   run(args) {
@@ -43,7 +43,7 @@ registerOp('resnet50_features', {
       lastStride: (args.attrs.last_stride ?? 1) as 1 | 2,
       inputSize: [x.shape[2], x.shape[3]],
     });
-    const model = new ReIDBackbone(opts, defaultInit(0, 'float64'));
+    const model = new ReIDBackbone(opts, defaultInit(0, caseDtype()));
     model.train(args.attrs.training ?? false);
     const report = model.loadStateDict(new Map<string, StateValue>(Object.entries(weights)), false);
     const missing = report.missing.filter((k) => !k.endsWith('num_batches_tracked') && !k.startsWith('feat_bn.'));

@@ -1,9 +1,9 @@
-/** Conformance ops of the CPU reference layers (issue 2): every op runs through the autograd tape in float64. */
+/** Conformance ops of the reference layers (issue 2): every op runs through the autograd tape (spec/conformance/autograd-case.ts). */
 import * as F from '../../../core/ops/index.ts';
 import { Bottleneck } from '../../../nn/bottleneck.ts';
 import { defaultInit, type StateValue } from '../../../nn/module.ts';
 import { registerOp } from '../registry.ts';
-import { runDifferentiable, tensorOf } from '../autograd-case.ts';
+import { caseDtype, runDifferentiable, tensorOf } from '../autograd-case.ts';
 import { backward } from '../../../core/autograd.ts';
 import type { Tensor } from '../../../core/tensor.ts';
 
@@ -20,7 +20,7 @@ for (const op of ['batchnorm2d', 'batchnorm1d']) {
       const rv = tensorOf(args.inputs.running_var);
       const y = F.batchNorm(t.x, t.gamma, t.beta, rm, rv,
         { training: args.attrs.training, momentum: args.attrs.momentum, eps: args.attrs.eps });
-      return { y, new_running_mean: rm.data as Float64Array, new_running_var: rv.data as Float64Array };
+      return { y, new_running_mean: Float64Array.from(rm.data), new_running_var: Float64Array.from(rv.data) };
     }),
   });
 }
@@ -45,7 +45,7 @@ registerOp('l2_normalize', { run: (args) => runDifferentiable(args, 'y', (t) => 
 registerOp('bottleneck', {
   run(args) {
     const planes = args.inputs['conv1.weight'].shape[0];
-    const block = new Bottleneck(args.inputs.x.shape[1], planes, args.attrs.stride, defaultInit(0, 'float64'));
+    const block = new Bottleneck(args.inputs.x.shape[1], planes, args.attrs.stride, defaultInit(0, caseDtype()));
     block.train(args.attrs.training);
     const state = new Map<string, StateValue>(Object.entries(args.inputs).filter(([k]) => k !== 'x'));
     const report = block.loadStateDict(state, false);
