@@ -1,6 +1,6 @@
 /** npm run ablation without training: the t-interval math, the table and JSON from synthetic metrics.jsonl files, --help, --table-only. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -115,6 +115,13 @@ describe('ablation table', () => {
     expect(md[2]).toBe(`| baseline | 3 | 5.4 ± ${(100 * meanInterval([0.052, 0.054, 0.056]).half!).toFixed(1)} | 6.4 ± 0.5 | 15.4 | 25.4 | 5.2 / 5.4 / 5.6 | 2.0 / 2.0 / 2.0 |`);
     expect(md[6]).toBe('| DLA | 0 | (no run) | | | | | |');
     expect(md.at(-1)).toMatch(/epoch 2.*t\(0\.975, n−1\).*raw \(the paper\).*--cluster-on raw/);
+    // the clustering named is the runs' own (config.json) when they all say it
+    writeRun(out, 'DLA', 1, 0.02, 0.05);
+    writeFileSync(join(runDir(out, 'DLA', 1), 'config.json'), JSON.stringify({ clusterOn: 'camera-centred', sameCameraPenalty: 0.4 }));
+    expect(collectAblation(out, [1], { clustering: 'cli', trainFlags: [] }).setting.clustering).toBe('cli'); // runs disagree or do not say
+    for (const row of ABLATION_ROW_NAMES) writeFileSync(join(runDir(out, row, 1), 'config.json'), JSON.stringify({ clusterOn: 'raw', sameCameraPenalty: 0 }));
+    expect(collectAblation(out, [1], { clustering: 'cli', trainFlags: [] }).setting.clustering).toBe('raw features (the paper)');
+    rmSync(runDir(out, 'DLA', 1), { recursive: true });
     expect(hla.seeds[0].settings).toEqual({ profile: 'cpu', epochs: 2, clusterOn: 'raw' });
     expect(md.some((l) => l.startsWith('WARNING'))).toBe(false);
     // a run made with other settings is called out

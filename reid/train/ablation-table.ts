@@ -113,7 +113,18 @@ export function collectAblation(out: string, seeds: readonly number[], setting: 
       : Object.fromEntries(METRICS.map((k) => [k, meanInterval(results.map((r) => r[k]), level)])) as Record<Metric, Interval>;
     return { row, modules: ABLATION_ROWS[row], seeds: results, stats };
   });
-  return { setting, level, formula: INTERVAL_FORMULA, rows };
+  return { setting: { ...setting, clustering: clusteringOfRuns(rows) ?? setting.clustering }, level, formula: INTERVAL_FORMULA, rows };
+}
+
+/** The clustering the runs were made with, from their config.json, when they all say and agree (else null). */
+export function clusteringOfRuns(rows: RowSummary[]): string | null {
+  const runs = rows.flatMap((r) => r.seeds);
+  const names = new Set(runs.map((x) => {
+    const on = x.settings.clusterOn, p = x.settings.sameCameraPenalty;
+    if (typeof on !== 'string' || typeof p !== 'number') return null;
+    return `${on} features${p > 0 ? `, same-camera penalty ${p}` : ''}${on === 'raw' && p === 0 ? ' (the paper)' : ''}`;
+  }));
+  return runs.length > 0 && names.size === 1 && !names.has(null) ? [...names][0] : null;
 }
 
 const pct = (v: number) => (100 * v).toFixed(1);
