@@ -59,7 +59,7 @@ function interruptAfterEpoch1(cmd: string, args: string[], signal: NodeJS.Signal
       out += d;
       if (!sent && /epoch 1\/2/.test(out)) {
         sent = true;
-        setTimeout(() => process.kill(-child.pid!, signal), 1500);
+        setTimeout(() => process.kill(-child.pid!, signal), 800);
       }
     };
     child.stdout.on('data', take);
