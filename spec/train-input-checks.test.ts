@@ -164,17 +164,21 @@ describe('checkpoints and weight files', () => {
 });
 
 describe('run folder', () => {
-  it('removes stale temporary files, refuses a used folder, clears only run files with overwrite', () => {
+  it('removes stale temporary files, refuses a folder with a checkpoint, clears only run files with overwrite', () => {
     const out = join(tmp, 'run');
     touch(join(out, 'last.safetensors.tmp-4242'), 'half');
     touch(join(out, 'notes.md'), 'mine');
     expect(prepareRunFolder(out, { a: 1 }, {})).toEqual(['last.safetensors.tmp-4242']);
     expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toEqual({ a: 1 });
-    expect(() => prepareRunFolder(out, { a: 2 }, {})).toThrow(`--out ${out} already holds a run (config.json)`);
+    // config.json and metrics.jsonl without a checkpoint: a run that stopped before saving, replaced
+    touch(join(out, 'metrics.jsonl'), '{"epoch":0}');
+    prepareRunFolder(out, { a: 2 }, {});
+    expect(readdirSync(out).sort()).toEqual(['config.json', 'notes.md']);
+    touch(join(out, 'last.safetensors'), 'a checkpoint');
+    expect(() => prepareRunFolder(out, { a: 2 }, {})).toThrow(`--out ${out} already holds a run (config.json, last.safetensors)`);
     expect(() => prepareRunFolder(out, { a: 2 }, { resumeFrom: join(out, 'last.safetensors') })).not.toThrow();
     expect(() => prepareRunFolder(out, { a: 2 }, { resumeFrom: join(tmp, 'elsewhere', 'last.safetensors') }))
-      .toThrow(`--out ${out} already holds a run (config.json) whose last checkpoint is not ${join(tmp, 'elsewhere', 'last.safetensors')}`);
-    touch(join(out, 'metrics.jsonl'), '{}');
+      .toThrow(`--out ${out} already holds a run (config.json, last.safetensors) whose last checkpoint is not ${join(tmp, 'elsewhere', 'last.safetensors')}`);
     prepareRunFolder(out, { a: 3 }, { overwrite: true });
     expect(readdirSync(out).sort()).toEqual(['config.json', 'notes.md']);
   });

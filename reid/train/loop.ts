@@ -157,6 +157,10 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
   const lastPath = join(c.out, 'last.safetensors');
   const bestPath = join(c.out, 'best.safetensors');
   const metricsPath = join(c.out, 'metrics.jsonl');
+  const stoppedBeforeEpoch1 = (): RunResult => {
+    reporter.line('stopped before the first epoch; nothing was saved.');
+    return { history, start, final: null, model, data, batcher, stoppedEarly: true, interrupted: true, collapsed: false };
+  };
 
   if (opts.resume) {
     const path = resumeFrom!;
@@ -178,6 +182,8 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
     reporter.line(`resumed from ${path} after epoch ${startEpoch}`);
   } else {
     writeFileSync(metricsPath, '');
+    await yieldToEvents();
+    if (opts.stopRequested?.()) return stoppedBeforeEpoch1();
     // 0. evaluate before training
     if (c.evalAtStart) {
       const t0 = performance.now();
@@ -185,6 +191,8 @@ export async function runTraining(c: TrainConfig, opts: RunOptions): Promise<Run
       start = { epoch: 0, mAP: r.mAP, rank1: r.cmc[0], rank5: r.cmc[4], rank10: r.cmc[9], seconds: seconds(t0) };
       reporter.line(`before training | mAP ${(100 * r.mAP).toFixed(1)}% | rank-1 ${(100 * r.cmc[0]).toFixed(1)}% | ${start.seconds.toFixed(0)} s`);
       appendFileSync(metricsPath, JSON.stringify(start) + '\n');
+      await yieldToEvents();
+      if (opts.stopRequested?.()) return stoppedBeforeEpoch1();
     }
   }
 

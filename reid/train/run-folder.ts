@@ -2,7 +2,7 @@
  * A run's output folder (`--out`): what a run writes there, and the rules that keep a user's earlier
  * results safe.
  *
- *   - a folder that already holds a run (any of RUN_FILES) is refused, unless the run resumes it
+ *   - a folder that already holds a run (a checkpoint) is refused, unless the run resumes it
  *     from its own last.safetensors (`--resume`) or is told to replace it (`--overwrite`, which
  *     deletes only RUN_FILES);
  *   - temporary files left by a process killed in the middle of an atomic write are removed;
@@ -44,9 +44,12 @@ export function prepareRunFolder(out: string, config: object, mode: { resumeFrom
       removed.push(f);
     }
   }
+  // a folder holds a run when it holds a checkpoint; the config.json / metrics.jsonl of a run that
+  // stopped before its first checkpoint (diverged, interrupted) are replaced without asking
   const used = runFilesIn(out);
+  const hasRun = used.some((f) => f.endsWith('.safetensors'));
   const continuing = mode.resumeFrom !== undefined && resolve(mode.resumeFrom) === resolve(out, 'last.safetensors');
-  if (used.length && !continuing && !mode.overwrite) {
+  if (hasRun && !continuing && !mode.overwrite) {
     throw new RunFolderError(mode.resumeFrom !== undefined
       ? `--out ${out} already holds a run (${used.join(', ')}) whose last checkpoint is not ${mode.resumeFrom}: resuming there would replace it. ` +
         'Resume into another folder with --out DIR, or pass --overwrite.'
