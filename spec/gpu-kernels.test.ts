@@ -14,32 +14,8 @@ import { createGpuBackend, type GpuBackend, type DeviceArray } from '../gpu/back
 import type { GpuMode } from '../gpu/kernel-runner.ts';
 import {
   bmmReference, col2imReference, conv2dBackwardReference, conv2dReference, im2colReference, outSize,
-  pairwiseSqDistReference, softmaxBackwardReference, softmaxReference, type Geo,
+  pairwiseSqDistReference, softmaxBackwardReference, softmaxReference, type Geo, expectClose, randoms,
 } from './gpu-reference.ts';
-
-/** Deterministic uniform [-1, 1) values from a seed (mulberry32). */
-function randoms(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
-}
-
-function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, scale: number, what: string): void {
-  expect(got.length, `${what}: length`).toBe(ref.length);
-  for (let i = 0; i < ref.length; i++) {
-    const err = Math.abs(got[i] - ref[i]);
-    if (!(err <= 2e-5 * (1 + scale))) {
-      throw new Error(`${what}: element ${i} is ${got[i]}, reference ${ref[i]} (|diff| ${err}, scale ${scale})`);
-    }
-  }
-}
 
 const HARDWARE = process.env.MLA_GPU_HARDWARE === '1';
 

@@ -151,3 +151,28 @@ export function pairwiseSqDistReference(X: Arr, Y: Arr, n: number, m: number, d:
     }
   return D;
 }
+
+/** Deterministic uniform [-1, 1) values from a seed (mulberry32). */
+export function randoms(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** Throws naming the first element with |got - ref| > 2e-5 * (1 + scale) (float32 sums of `scale` magnitude). */
+export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, scale: number, what: string): void {
+  if (got.length !== ref.length) throw new Error(`${what}: length ${got.length}, reference ${ref.length}`);
+  for (let i = 0; i < ref.length; i++) {
+    const err = Math.abs(got[i] - ref[i]);
+    if (!(err <= 2e-5 * (1 + scale))) {
+      throw new Error(`${what}: element ${i} is ${got[i]}, reference ${ref[i]} (|diff| ${err}, scale ${scale})`);
+    }
+  }
+}
