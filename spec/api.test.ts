@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, extractFeatures, evaluate, loadModel } from '../reid/api.ts';
+import { createModel, extractFeatures, evaluate, loadModel, train } from '../reid/api.ts';
 import { PROFILES, mergeConfig } from '../reid/train/config.ts';
 import { saveCheckpoint } from '../reid/train/checkpoint.ts';
 import { generateSynthetic } from '../reid/data/synthetic.ts';
@@ -78,6 +78,16 @@ describe('library API', () => {
     expect(s.mAP).toBeGreaterThan(0);
     expect(s.rank1).toBe(s.cmc[0]);
     await expect(extractFeatures(a, [join(tmp, 'missing.jpg')])).rejects.toThrow(`corrupt or unreadable image ${join(tmp, 'missing.jpg')}`);
+  }, 60_000);
+
+  it('trains as npm run train does, into a new folder only', async () => {
+    const out = join(tmp, 'run');
+    const tiny = { ...config, epochs: 1, iters: 1, P: 2, K: 2, k1: 6, k2: 3, evalAtStart: false, out };
+    const r = await train(tiny);
+    expect(r.history.map((e) => e.epoch)).toEqual([1]);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))).toMatchObject({ epochs: 1, out });
+    expect(loadModel(join(out, 'last.safetensors')).dim).toBe(r.model.featureDim);
+    await expect(train(tiny)).rejects.toThrow(`--out ${out} already holds a run`);
   }, 60_000);
 });
 
