@@ -7,8 +7,14 @@
  * beta = 0 means C is overwritten without being read (NaN in C does not propagate).
  * Only the spans of A and B that op() reads are shipped to the kernel, as float32.
  * `compute` runs the kernel on compact operands and returns the compact [M, N] result.
+ *
+ * The kernel addresses at most MAX_INDEX = 2^24 elements per operand (float32 index arithmetic;
+ * kernel-runner.ts refuses more). A product whose spans, output or leading dimensions are larger is
+ * computed in blocks of rows x columns of C, each block's op(A) rows and op(B) columns packed
+ * compactly ([mb, K] and [K, nb], both <= 2^24 elements) on the host; only K > 2^24 is refused.
  */
 import type { Float } from '../core/gemm.ts';
+import { MAX_INDEX } from './kernel-runner.ts';
 
 export interface CompactGemm {
   A: Float32Array; B: Float32Array; Cin: Float32Array;
@@ -48,6 +54,10 @@ export function hostGemm(
   if (cOff < 0 || cOff + (M - 1) * ldc + N > C.length) {
     throw new Error(`gpu gemm: C needs elements [${cOff}, ${cOff + (M - 1) * ldc + N}) but has length ${C.length}`);
   }
+  if (Math.max(a.length, b.length, M * N, lda, ldb) > MAX_INDEX) {
+    blockedGemm(compute, transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, C, cOff, ldc);
+    return;
+  }
   let cin: Float32Array;
   if (beta === 0) {
     cin = new Float32Array(1);
@@ -59,5 +69,41 @@ export function hostGemm(
   for (let i = 0; i < M; i++) {
     const row = cOff + i * ldc;
     for (let j = 0; j < N; j++) C[row + j] = out[i * N + j];
+  }
+}
+
+/**
+ * The same product in blocks of C that the kernel can address: op(A) rows [i0, i0+mb) packed as
+ * [mb, K], op(B) columns [j0, j0+nb) packed as [K, nb]; a and b are the spans from hostGemm (offset 0).
+ */
+function blockedGemm(
+  compute: GemmCompute, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+  a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, C: Float, cOff: number, ldc: number,
+): void {
+  if (K > MAX_INDEX) {
+    throw new Error(`gpu gemm: K = ${K} is more than 2^24 = ${MAX_INDEX}, the longest row gpu.js's float32 index arithmetic addresses exactly`);
+  }
+  const nb = Math.min(N, Math.floor(MAX_INDEX / K));
+  const mb = Math.min(M, Math.floor(MAX_INDEX / K), Math.floor(MAX_INDEX / nb));
+  for (let i0 = 0; i0 < M; i0 += mb) {
+    const m = Math.min(mb, M - i0);
+    const pa = new Float32Array(m * K);
+    for (let i = 0; i < m; i++) {
+      for (let k = 0; k < K; k++) pa[i * K + k] = transA ? a[k * lda + i0 + i] : a[(i0 + i) * lda + k];
+    }
+    for (let j0 = 0; j0 < N; j0 += nb) {
+      const n = Math.min(nb, N - j0);
+      const pb = new Float32Array(K * n);
+      for (let k = 0; k < K; k++) {
+        for (let j = 0; j < n; j++) pb[k * n + j] = transB ? b[(j0 + j) * ldb + k] : b[k * ldb + j0 + j];
+      }
+      const cin = new Float32Array(beta === 0 ? 1 : m * n);
+      if (beta !== 0) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) cin[i * n + j] = C[cOff + (i0 + i) * ldc + j0 + j];
+      const out = compute({ A: pa, B: pb, Cin: cin, M: m, N: n, K, lda: K, ldb: n, transA: 0, transB: 0, alpha, beta });
+      for (let i = 0; i < m; i++) {
+        const row = cOff + (i0 + i) * ldc + j0;
+        for (let j = 0; j < n; j++) C[row + j] = out[i * n + j];
+      }
+    }
   }
 }
