@@ -17,9 +17,21 @@ function bmm(
   transA: number, transB: number, alpha: number,
 ): number {
   const idx = this.thread.x;
-  const b = Math.floor(idx / (M * N));
+  let b = Math.floor(idx / (M * N));
+  if (b * (M * N) > idx) {
+    b = b - 1;
+  }
+  if ((b + 1) * (M * N) <= idx) {
+    b = b + 1;
+  }
   const r = idx - b * M * N;
-  const i = Math.floor(r / N);
+  let i = Math.floor(r / N);
+  if (i * N > r) {
+    i = i - 1;
+  }
+  if ((i + 1) * N <= r) {
+    i = i + 1;
+  }
   const j = r - i * N;
   let aBase = b * strideA + i * K;
   let aStep = 1;
@@ -46,7 +58,13 @@ function bmmSumBatch(
   transA: number, transB: number, alpha: number,
 ): number {
   const idx = this.thread.x;
-  const i = Math.floor(idx / N);
+  let i = Math.floor(idx / N);
+  if (i * N > idx) {
+    i = i - 1;
+  }
+  if ((i + 1) * N <= idx) {
+    i = i + 1;
+  }
   const j = idx - i * N;
   let aRow = i * K;
   let aStep = 1;

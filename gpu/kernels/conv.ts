@@ -20,15 +20,45 @@ function im2col(
   const idx = this.thread.x;
   const P = Ho * Wo;
   const R = C * kh * kw;
-  const b = Math.floor(idx / (R * P));
+  let b = Math.floor(idx / (R * P));
+  if (b * (R * P) > idx) {
+    b = b - 1;
+  }
+  if ((b + 1) * (R * P) <= idx) {
+    b = b + 1;
+  }
   const rest = idx - b * R * P;
-  const r = Math.floor(rest / P);
+  let r = Math.floor(rest / P);
+  if (r * P > rest) {
+    r = r - 1;
+  }
+  if ((r + 1) * P <= rest) {
+    r = r + 1;
+  }
   const p = rest - r * P;
-  const c = Math.floor(r / (kh * kw));
+  let c = Math.floor(r / (kh * kw));
+  if (c * (kh * kw) > r) {
+    c = c - 1;
+  }
+  if ((c + 1) * (kh * kw) <= r) {
+    c = c + 1;
+  }
   const kk = r - c * kh * kw;
-  const ky = Math.floor(kk / kw);
+  let ky = Math.floor(kk / kw);
+  if (ky * kw > kk) {
+    ky = ky - 1;
+  }
+  if ((ky + 1) * kw <= kk) {
+    ky = ky + 1;
+  }
   const kx = kk - ky * kw;
-  const oy = Math.floor(p / Wo);
+  let oy = Math.floor(p / Wo);
+  if (oy * Wo > p) {
+    oy = oy - 1;
+  }
+  if ((oy + 1) * Wo <= p) {
+    oy = oy + 1;
+  }
   const ox = p - oy * Wo;
   const iy = oy * sh - ph + ky;
   const ix = ox * sw - pw + kx;
@@ -44,11 +74,29 @@ function col2im(
   kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, Ho: number, Wo: number,
 ): number {
   const idx = this.thread.x;
-  const b = Math.floor(idx / (C * H * W));
+  let b = Math.floor(idx / (C * H * W));
+  if (b * (C * H * W) > idx) {
+    b = b - 1;
+  }
+  if ((b + 1) * (C * H * W) <= idx) {
+    b = b + 1;
+  }
   const rest = idx - b * C * H * W;
-  const c = Math.floor(rest / (H * W));
+  let c = Math.floor(rest / (H * W));
+  if (c * (H * W) > rest) {
+    c = c - 1;
+  }
+  if ((c + 1) * (H * W) <= rest) {
+    c = c + 1;
+  }
   const pix = rest - c * H * W;
-  const iy = Math.floor(pix / W);
+  let iy = Math.floor(pix / W);
+  if (iy * W > pix) {
+    iy = iy - 1;
+  }
+  if ((iy + 1) * W <= pix) {
+    iy = iy + 1;
+  }
   const ix = pix - iy * W;
   const P = Ho * Wo;
   const R = C * kh * kw;
@@ -56,12 +104,24 @@ function col2im(
   for (let ky = 0; ky < kh; ky++) {
     const ty = iy + ph - ky;
     if (ty >= 0) {
-      const oy = Math.floor(ty / sh);
+      let oy = Math.floor(ty / sh);
+      if (oy * sh > ty) {
+        oy = oy - 1;
+      }
+      if ((oy + 1) * sh <= ty) {
+        oy = oy + 1;
+      }
       if (oy * sh === ty && oy < Ho) {
         for (let kx = 0; kx < kw; kx++) {
           const tx = ix + pw - kx;
           if (tx >= 0) {
-            const ox = Math.floor(tx / sw);
+            let ox = Math.floor(tx / sw);
+          if (ox * sw > tx) {
+            ox = ox - 1;
+          }
+          if ((ox + 1) * sw <= tx) {
+            ox = ox + 1;
+          }
             if (ox * sw === tx && ox < Wo) {
               sum += cols[(b * R + (c * kh + ky) * kw + kx) * P + oy * Wo + ox];
             }
@@ -75,8 +135,21 @@ function col2im(
 
 function addChannelBias(this: KernelThis, y: Flat, bias: Flat, C: number, P: number): number {
   const idx = this.thread.x;
-  const c = Math.floor(idx / P) - Math.floor(idx / (P * C)) * C;
-  return y[idx] + bias[c];
+  let q = Math.floor(idx / P);
+  if (q * P > idx) {
+    q = q - 1;
+  }
+  if ((q + 1) * P <= idx) {
+    q = q + 1;
+  }
+  let b = Math.floor(q / C);
+  if (b * C > q) {
+    b = b - 1;
+  }
+  if ((b + 1) * C <= q) {
+    b = b + 1;
+  }
+  return y[idx] + bias[q - b * C];
 }
 
 function sumChannels(this: KernelThis, dy: Flat, batch: number, C: number, P: number): number {

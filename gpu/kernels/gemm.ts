@@ -16,7 +16,13 @@ function gemm(
   transA: number, transB: number, alpha: number, beta: number,
 ): number {
   const idx = this.thread.x;
-  const i = Math.floor(idx / N);
+  let i = Math.floor(idx / N);
+  if (i * N > idx) {
+    i = i - 1;
+  }
+  if ((i + 1) * N <= idx) {
+    i = i + 1;
+  }
   const j = idx - i * N;
   let aBase = aOff + i * lda;
   let aStep = 1;

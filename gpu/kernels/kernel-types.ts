@@ -6,6 +6,13 @@
  * functions, no array literals, every array argument a flat 1-D Float32 buffer indexed explicitly,
  * every integer argument declared 'Integer' in argumentTypes. One thread computes one output
  * element; every kernel here has a 1-D output of `outputLength(...)` elements.
+ *
+ * Integer arithmetic: gpu.js computes indices in float32 (exact for integers up to 2^24, which
+ * kernel-runner.ts enforces), and WGSL does not promise a correctly rounded division (NVIDIA's is
+ * within a few ULP), so `Math.floor(a / d)` may be off by one when a is a multiple of d. Every
+ * quotient is therefore corrected with exact products:
+ *   let q = Math.floor(a / d);  if (q * d > a) q = q - 1;  if ((q + 1) * d <= a) q = q + 1;
+ * (products of integers below 2^24 compare exactly with a < 2^24: rounding is monotonic.)
  */
 
 /** What gpu.js puts on `this` inside a kernel. */

@@ -9,7 +9,13 @@ import type { Flat, KernelSource, KernelThis } from './kernel-types.ts';
 
 function pairwiseSqDist(this: KernelThis, X: Flat, Y: Flat, m: number, d: number): number {
   const idx = this.thread.x;
-  const i = Math.floor(idx / m);
+  let i = Math.floor(idx / m);
+  if (i * m > idx) {
+    i = i - 1;
+  }
+  if ((i + 1) * m <= idx) {
+    i = i + 1;
+  }
   const j = idx - i * m;
   let s = 0;
   for (let t = 0; t < d; t++) {

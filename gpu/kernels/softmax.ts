@@ -30,7 +30,13 @@ function rowSumExp(this: KernelThis, x: Flat, mx: Flat, L: number): number {
 
 function softmaxNormalize(this: KernelThis, x: Flat, mx: Flat, sum: Flat, L: number): number {
   const idx = this.thread.x;
-  const r = Math.floor(idx / L);
+  let r = Math.floor(idx / L);
+  if (r * L > idx) {
+    r = r - 1;
+  }
+  if ((r + 1) * L <= idx) {
+    r = r + 1;
+  }
   return Math.exp(x[idx] - mx[r]) / sum[r];
 }
 
@@ -45,7 +51,13 @@ function rowDot(this: KernelThis, y: Flat, dy: Flat, L: number): number {
 
 function softmaxBackward(this: KernelThis, y: Flat, dy: Flat, dot: Flat, L: number): number {
   const idx = this.thread.x;
-  const r = Math.floor(idx / L);
+  let r = Math.floor(idx / L);
+  if (r * L > idx) {
+    r = r - 1;
+  }
+  if ((r + 1) * L <= idx) {
+    r = r + 1;
+  }
   return y[idx] * (dy[idx] - dot[r]);
 }
 
