@@ -19,7 +19,13 @@ import { createGpuBackend, type GpuBackend } from '../gpu/backend.ts';
 
 interface Row { case: string; metric: string; value: number; unit: string; peer: string; ratio: number; machine: string }
 
-/** [name, M, N, K]: conv as GEMM, M = Cout, N = Ho*Wo, K = Cin*kh*kw (ResNet-50, 256x128 input). */
+/**
+ * [name, M, N, K]: conv as GEMM, M = Cout, N = Ho*Wo, K = Cin*kh*kw (ResNet-50, 256x128 input).
+ * The K = 2304 row sums all 2304 terms only since issue 12's fix (gpu/kernel-runner.ts raises gpu.js's
+ * loopMaxIterations): before it the kernel stopped after 1000 terms while the row counted 2*M*N*K
+ * flops, so every gpu.js K = 2304 number measured earlier overstated throughput about 2.3x.
+ * spec/gpu-long-loops.test.ts checks this shape's result against core/gemm.ts.
+ */
 const SHAPES: [string, number, number, number][] = [
   ['layer1 1x1 64->256 @64x32', 256, 2048, 64],
   ['layer3 3x3 256->256 @16x8', 256, 128, 2304],
