@@ -7,6 +7,8 @@
  *
  * Prints one JSON line per step: {case, step, seconds, gemmCalls, backend}. Step 1 includes building
  * the kernels; MLA_STEP_ITERS (default 2) steps in all. Exits 1 with the reason on any error.
+ * MLA_STEP_MODEL=tiny swaps in the default profile's tiny backbone at 128x64 (a smoke test of this
+ * script on SwiftShader: `MLA_STEP_MODEL=tiny MLA_STEP_BATCH=2 MLA_STEP_ITERS=1 npx tsx gpu/device/resnet-step.ts`).
  */
 import { Tensor } from '../../core/tensor.ts';
 import { backward, noGrad } from '../../core/autograd.ts';
@@ -14,7 +16,7 @@ import * as F from '../../core/ops/index.ts';
 import { Rng } from '../../core/random.ts';
 import { defaultInit } from '../../nn/module.ts';
 import { Adam } from '../../nn/optim.ts';
-import { ReIDBackbone, RESNET50, backboneOptions, trainableParameters } from '../../nn/backbone.ts';
+import { ReIDBackbone, RESNET50, RESNET_CPU_TINY, backboneOptions, trainableParameters } from '../../nn/backbone.ts';
 import { registerKernel, useBackend } from '../../core/backend.ts';
 import { createGpuBackend } from '../backend.ts';
 
@@ -27,7 +29,8 @@ try {
   let gemmCalls = 0;
   registerKernel({ kernel: 'gemm', backend: 'gpu', fn: (...a) => { gemmCalls++; gpu.gemm(...a); } });
   useBackend('gpu', `gpu.js ${gpu.describe()}`);
-  const opts = backboneOptions(RESNET50, { mla: { pla: true, hla: true, dla: true } });
+  const tiny = process.env.MLA_STEP_MODEL === 'tiny';
+  const opts = backboneOptions(tiny ? RESNET_CPU_TINY : RESNET50, { mla: { pla: true, hla: true, dla: true } });
   const [H, W] = opts.inputSize;
   const model = new ReIDBackbone(opts, defaultInit(0));
   model.train();
@@ -47,7 +50,7 @@ try {
     const seconds = (performance.now() - t0) / 1000;
     if (!Number.isFinite(loss.data[0])) throw new Error(`step ${step}: loss is ${loss.data[0]}`);
     console.log(JSON.stringify({
-      case: `ResNet-50 + MLA train step ${batch}x3x${H}x${W} (--backend gpu)`, step, seconds, gemmCalls, backend: gpu.describe(),
+      case: `${tiny ? 'tiny' : 'ResNet-50'} + MLA train step ${batch}x3x${H}x${W} (--backend gpu)`, step, seconds, gemmCalls, backend: gpu.describe(),
     }));
   }
   await gpu.destroy();
