@@ -21,7 +21,11 @@ const HARDWARE = process.env.MLA_GPU_HARDWARE === '1';
 const MODES: GpuMode[] = ['webgpu', 'webasm', 'cpu'];
 
 /** Small integers (-3..3, -2..2) so float32 sums of up to 1000 products are exact. */
-const ints = (n: number, mod: number) => Float32Array.from({ length: n }, (_, i) => (i % mod) - (mod >> 1));
+function ints(n: number, mod: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i % mod) - (mod >> 1);
+  return out;
+}
 
 /** Exact C = op(A) op(B) in float64 for row-major operands (transB: B stored [N, K]). */
 function exact(A: Float32Array, B: Float32Array, M: number, N: number, K: number, transB: boolean): Float64Array {
@@ -67,8 +71,10 @@ describe.each(MODES)('gpu.js index limit (2^24) in %s mode', (mode) => {
   it.runIf(mode === 'webgpu')('host gemm with an output of 2^24 + 4096 elements, beta = 1, is exact', () => {
     const [M, N, K] = [4097, 4096, 2];
     const A = ints(M * K, 7), B = ints(K * N, 5);
-    const C = Float32Array.from({ length: M * N }, (_, i) => i % 3);
-    const want = exact(A, B, M, N, K, false).map((v, i) => v + (i % 3));
+    const C = new Float32Array(M * N);
+    for (let i = 0; i < C.length; i++) C[i] = i % 3;
+    const want = exact(A, B, M, N, K, false);
+    for (let i = 0; i < want.length; i++) want[i] += i % 3;
     be.gemm(false, false, M, N, K, 1, A, 0, K, B, 0, N, 1, C, 0, N);
     expect(countWrong(C, want), `wrong outputs of ${M * N}`).toBe(0);
   });
@@ -92,7 +98,7 @@ describe.each(MODES)('gpu.js index limit (2^24) in %s mode', (mode) => {
     // an operand of 2^24 + 1024 elements, made without upload (which refuses it): the bmm check must fire
     const big: DeviceArray = mode === 'webgpu'
       ? { length: MAX_INDEX + 1024, handle: { output: [MAX_INDEX + 1024] } }
-      : { length: MAX_INDEX + 1024, handle: ints(MAX_INDEX + 1024, 5) };
+      : { length: MAX_INDEX + 1024, handle: new Float32Array(MAX_INDEX + 1024) };
     await expect(be.matmul(dA, big, 1, 16385, 1024, { transB: true })).rejects.toThrow(
       /^gpu bmm: B of 16778240 elements is more than 2\^24/,
     );

@@ -9,7 +9,7 @@
  *   host gemm, all ones        K = 1001, 2048, 8192, each transpose: every entry must be exactly K
  *   host gemm, real shapes     tiny (width 8) conv1 dW at 128x64: 8 x 147, K = 2048;
  *                              ResNet-50 (256x128) layer3 3x3 forward: 256 x 128, K = 2304;
- *                              layer4 3x3 forward (last stride 1, 16x8): 64 of 512 rows x 128, K = 4608;
+ *                              layer4 3x3 forward (last stride 1, 16x8): 32 of 512 rows x 128, K = 4608;
  *                              conv1 dW: 64 x 147, K = 8192 (= 128 x 64 output positions)
  *   device conv2d              tiny conv1 at 128x64, batch 2: dW and db sum 2 x 2048 positions;
  *                              a 3x3 256-channel conv at 16x8: the forward sums K = 2304
@@ -54,7 +54,7 @@ describe.each(MODES)('gpu.js kernels at real lengths (> 1000 terms) in %s mode',
   const SHAPES: [string, boolean, boolean, number, number, number][] = [
     ['tiny conv1 dW (128x64)', false, true, 8, 147, 2048],
     ['ResNet-50 layer3 3x3 forward', false, false, 256, 128, 2304],
-    ['ResNet-50 layer4 3x3 forward, 64 of 512 rows', false, false, 64, 128, 4608],
+    ['ResNet-50 layer4 3x3 forward, 32 of 512 rows', false, false, 32, 128, 4608],
     ['ResNet-50 conv1 dW (256x128)', false, true, 64, 147, 8192],
   ];
   it.each(SHAPES)('gemm at %s equals core/gemm.ts', (_name, tA, tB, M, N, K) => {
