@@ -15,6 +15,9 @@ import { isShared, runJobs, splitRange, threadsAvailable, type Job } from '../th
 import type { JobName } from '../thread-jobs.ts';
 import { allF32, loadWasmKernels, wasmFailure } from './kernels.ts';
 import { convBackpropFilterRange, convBackpropInputRange, convForwardRange } from './conv.ts';
+import * as batchNorm from './batchnorm.ts';
+import * as elementwise from './elementwise.ts';
+import * as pool from './pool.ts';
 
 /** Below this many multiply-adds a conv runs on the calling thread. */
 const MIN_WORK = 1 << 20;
@@ -51,6 +54,14 @@ export function registerWasmBackend(): string | null {
   registerKernel({ kernel: 'conv2d', backend: 'wasm', fn: conv2d });
   registerKernel({ kernel: 'conv2dBackpropFilter', backend: 'wasm', fn: conv2dBackpropFilter });
   registerKernel({ kernel: 'conv2dBackpropInput', backend: 'wasm', fn: conv2dBackpropInput });
+  registerKernel({ kernel: 'batchNormStatistics', backend: 'wasm', fn: batchNorm.batchNormStatistics });
+  registerKernel({ kernel: 'batchNormNormalize', backend: 'wasm', fn: batchNorm.batchNormNormalize });
+  registerKernel({ kernel: 'batchNormBackward', backend: 'wasm', fn: batchNorm.batchNormBackward });
+  registerKernel({ kernel: 'relu', backend: 'wasm', fn: elementwise.relu });
+  registerKernel({ kernel: 'reluBackward', backend: 'wasm', fn: elementwise.reluBackward });
+  registerKernel({ kernel: 'add', backend: 'wasm', fn: elementwise.add });
+  registerKernel({ kernel: 'addInto', backend: 'wasm', fn: elementwise.addInto });
+  registerKernel({ kernel: 'maxPool2d', backend: 'wasm', fn: pool.maxPool2d });
   return null;
 }
 

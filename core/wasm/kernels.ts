@@ -37,6 +37,16 @@ export interface WasmExports {
   convBackpropInput(w: number, dy: number, count: number,
     C: number, H: number, W: number, O: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
     Ho: number, Wo: number, dx: number, cols: number, pack: number): void;
+  relu(x: number, y: number, n: number): void;
+  reluBackward(x: number, dy: number, dx: number, n: number): void;
+  add(a: number, b: number, y: number, n: number): void;
+  addInto(y: number, x: number, n: number): void;
+  batchNormStatistics(x: number, N: number, C: number, S: number, c0: number, c1: number, mean: number, variance: number): void;
+  batchNormNormalize(x: number, N: number, C: number, S: number, c0: number, c1: number, scale: number, shift: number, y: number): void;
+  batchNormBackward(x: number, dy: number, N: number, C: number, S: number, c0: number, c1: number,
+    mean: number, invStd: number, scale: number, training: number, dx: number, sums: number): void;
+  maxPool2d(x: number, q0: number, q1: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
+    ph: number, pw: number, Ho: number, Wo: number, y: number, argmax: number): void;
 }
 
 const WASM_FILE = new URL('./kernels.wasm', import.meta.url);

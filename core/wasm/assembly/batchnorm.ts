@@ -1,0 +1,142 @@
+/**
+ * The BatchNorm kernels of core/kernels/batchnorm.ts in WebAssembly SIMD, float32 values with
+ * float64 per-channel values and sums, on channels c0..c1 of x viewed as [N, C, S] (operands in
+ * this module's linear memory, byte addresses; per-channel arrays are f64 [C]). Channels are
+ * independent, so any split of [0, C) gives the same numbers, bit for bit. Per channel c over its
+ * n = N·S values:
+ *
+ *   batchNormStatistics:  mean[c] = Σ x / n,  variance[c] = Σ (x − mean[c])² / n   (two passes, f64 sums)
+ *   batchNormNormalize:   y = x · scale[c] + shift[c]                               (f32x4)
+ *   batchNormBackward:    sums[c] = Σ dy,  sums[C + c] = Σ dy x̂  with x̂ = (x − mean[c]) invStd[c]   (f64 sums)
+ *                         dx += scale[c] (dy − Σ dy / n − x̂ Σ dy x̂ / n)   (training; if dx ≠ 0)
+ *                         dx += scale[c] dy                              (eval)
+ *
+ * The sums run in f64 over f32x4 loads split into two f64x2 halves: a different order from the
+ * cpu kernel's, so results agree within float32 rounding, not bit for bit.
+ */
+
+@inline function lo(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+@inline function hi(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
+}
+@inline function total(a: v128, b: v128): f64 {
+  const s = f64x2.add(a, b);
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+@inline function row(base: usize, i: i32, C: i32, c: i32, S: i32): usize {
+  return base + ((<usize>(i * C + c) * <usize>S) << 2);
+}
+
+export function batchNormStatistics(x: usize, N: i32, C: i32, S: i32, c0: i32, c1: i32, mean: usize, variance: usize): void {
+  const n = <f64>N * <f64>S;
+  for (let c = c0; c < c1; c++) {
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+    let tail: f64 = 0;
+    for (let i = 0; i < N; i++) {
+      const r = row(x, i, C, c, S);
+      let p = 0;
+      for (; p + 4 <= S; p += 4) {
+        const v = v128.load(r + (<usize>p << 2));
+        s0 = f64x2.add(s0, lo(v));
+        s1 = f64x2.add(s1, hi(v));
+      }
+      for (; p < S; p++) tail += <f64>load<f32>(r + (<usize>p << 2));
+    }
+    const mu = (total(s0, s1) + tail) / n;
+    const m = f64x2.splat(mu);
+    s0 = f64x2.splat(0);
+    s1 = f64x2.splat(0);
+    tail = 0;
+    for (let i = 0; i < N; i++) {
+      const r = row(x, i, C, c, S);
+      let p = 0;
+      for (; p + 4 <= S; p += 4) {
+        const v = v128.load(r + (<usize>p << 2));
+        const d0 = f64x2.sub(lo(v), m), d1 = f64x2.sub(hi(v), m);
+        s0 = f64x2.add(s0, f64x2.mul(d0, d0));
+        s1 = f64x2.add(s1, f64x2.mul(d1, d1));
+      }
+      for (; p < S; p++) {
+        const d = <f64>load<f32>(r + (<usize>p << 2)) - mu;
+        tail += d * d;
+      }
+    }
+    store<f64>(mean + (<usize>c << 3), mu);
+    store<f64>(variance + (<usize>c << 3), (total(s0, s1) + tail) / n);
+  }
+}
+
+export function batchNormNormalize(x: usize, N: i32, C: i32, S: i32, c0: i32, c1: i32, scale: usize, shift: usize, y: usize): void {
+  for (let c = c0; c < c1; c++) {
+    const a = <f32>load<f64>(scale + (<usize>c << 3));
+    const b = <f32>load<f64>(shift + (<usize>c << 3));
+    const av = f32x4.splat(a), bv = f32x4.splat(b);
+    for (let i = 0; i < N; i++) {
+      const xr = row(x, i, C, c, S), yr = row(y, i, C, c, S);
+      let p = 0;
+      for (; p + 4 <= S; p += 4) {
+        const at = <usize>p << 2;
+        v128.store(yr + at, f32x4.add(f32x4.mul(v128.load(xr + at), av), bv));
+      }
+      for (; p < S; p++) store<f32>(yr + (<usize>p << 2), load<f32>(xr + (<usize>p << 2)) * a + b);
+    }
+  }
+}
+
+export function batchNormBackward(x: usize, dy: usize, N: i32, C: i32, S: i32, c0: i32, c1: i32,
+  mean: usize, invStd: usize, scale: usize, training: i32, dx: usize, sums: usize): void {
+  const n = <f64>N * <f64>S;
+  for (let c = c0; c < c1; c++) {
+    const mu = load<f64>(mean + (<usize>c << 3));
+    const is = load<f64>(invStd + (<usize>c << 3));
+    const m = f64x2.splat(mu);
+    let g0 = f64x2.splat(0), g1 = f64x2.splat(0), h0 = f64x2.splat(0), h1 = f64x2.splat(0);
+    let gt: f64 = 0, ht: f64 = 0;
+    for (let i = 0; i < N; i++) {
+      const xr = row(x, i, C, c, S), gr = row(dy, i, C, c, S);
+      let p = 0;
+      for (; p + 4 <= S; p += 4) {
+        const at = <usize>p << 2;
+        const v = v128.load(xr + at), g = v128.load(gr + at);
+        const ga = lo(g), gb = hi(g);
+        g0 = f64x2.add(g0, ga);
+        g1 = f64x2.add(g1, gb);
+        h0 = f64x2.add(h0, f64x2.mul(ga, f64x2.sub(lo(v), m)));
+        h1 = f64x2.add(h1, f64x2.mul(gb, f64x2.sub(hi(v), m)));
+      }
+      for (; p < S; p++) {
+        const at = <usize>p << 2;
+        const g = <f64>load<f32>(gr + at);
+        gt += g;
+        ht += g * (<f64>load<f32>(xr + at) - mu);
+      }
+    }
+    const sumDy = total(g0, g1) + gt;
+    const sumDyXhat = (total(h0, h1) + ht) * is;
+    store<f64>(sums + (<usize>c << 3), sumDy);
+    store<f64>(sums + (<usize>(C + c) << 3), sumDyXhat);
+    if (dx == 0) continue;
+    // dx += k (dy − a − (x − mean) b) with k = scale, a = Σ dy / n, b = invStd Σ dy x̂ / n
+    const k = <f32>load<f64>(scale + (<usize>c << 3));
+    const a = training ? <f32>(sumDy / n) : 0;
+    const b = training ? <f32>(is * sumDyXhat / n) : 0;
+    const mf = <f32>mu;
+    const kv = f32x4.splat(k), av = f32x4.splat(a), bv = f32x4.splat(b), mv = f32x4.splat(mf);
+    for (let i = 0; i < N; i++) {
+      const xr = row(x, i, C, c, S), gr = row(dy, i, C, c, S), dr = row(dx, i, C, c, S);
+      let p = 0;
+      for (; p + 4 <= S; p += 4) {
+        const at = <usize>p << 2;
+        const t = f32x4.sub(f32x4.sub(v128.load(gr + at), av), f32x4.mul(f32x4.sub(v128.load(xr + at), mv), bv));
+        v128.store(dr + at, f32x4.add(v128.load(dr + at), f32x4.mul(kv, t)));
+      }
+      for (; p < S; p++) {
+        const at = <usize>p << 2;
+        const t = load<f32>(gr + at) - a - (load<f32>(xr + at) - mf) * b;
+        store<f32>(dr + at, load<f32>(dr + at) + k * t);
+      }
+    }
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The wasm BatchNorm kernels (core/wasm/assembly/batchnorm.ts) with the cpu kernels' signatures,
+ * over channels c0..c1 (any split of the channels gives the same numbers, bit for bit): operands
+ * copied into this thread's linear memory, results copied back. Float64 operands, or fewer than
+ * MIN_LENGTH values, run the cpu kernels (core/kernels/batchnorm.ts).
+ */
+import type { Kernels } from '../backend.ts';
+import * as cpu from '../kernels/batchnorm.ts';
+import type { Float } from '../gemm.ts';
+import { allF32, wasmCall, type Arena, type WasmExports } from './kernels.ts';
+
+const MIN_LENGTH = 4096;
+
+function call(...operands: (Float | null)[]) {
+  return allF32(...operands) && operands[0]!.length >= MIN_LENGTH ? wasmCall() : null;
+}
+
+/** Address of a copy of a float64 array. */
+function putF64(w: WasmExports, arena: Arena, a: Float64Array): number {
+  const at = arena.take(2 * a.length);
+  new Float64Array(w.memory.buffer, at, a.length).set(a);
+  return at;
+}
+
+function getF64(w: WasmExports, at: number, dst: Float64Array): void {
+  dst.set(new Float64Array(w.memory.buffer, at, dst.length));
+}
+
+export const batchNormStatistics: Kernels['batchNormStatistics'] = (l, x, mean, variance) => {
+  const c = call(x);
+  if (!c) return cpu.batchNormStatistics(l, x, mean, variance);
+  const xp = c.arena.put(x as Float32Array, 0, x.length);
+  const mp = c.arena.take(2 * l.C), vp = c.arena.take(2 * l.C);
+  c.w.batchNormStatistics(xp, l.N, l.C, l.S, 0, l.C, mp, vp);
+  getF64(c.w, mp, mean);
+  getF64(c.w, vp, variance);
+};
+
+export const batchNormNormalize: Kernels['batchNormNormalize'] = (l, x, scale, shift, y) => {
+  const c = call(x, y);
+  if (!c) return cpu.batchNormNormalize(l, x, scale, shift, y);
+  const xp = c.arena.put(x as Float32Array, 0, x.length);
+  const sp = putF64(c.w, c.arena, scale), hp = putF64(c.w, c.arena, shift);
+  c.w.batchNormNormalize(xp, l.N, l.C, l.S, 0, l.C, sp, hp, xp);
+  c.arena.get(xp, 1, y.length, 0, y as Float32Array, 0);
+};
+
+export const batchNormBackward: Kernels['batchNormBackward'] = (l, x, dy, mean, invStd, scale, training, dx, sums) => {
+  const c = call(x, dy, dx);
+  if (!c) return cpu.batchNormBackward(l, x, dy, mean, invStd, scale, training, dx, sums);
+  const n = x.length;
+  const xp = c.arena.put(x as Float32Array, 0, n), gp = c.arena.put(dy as Float32Array, 0, n);
+  const dp = dx ? c.arena.put(dx as Float32Array, 0, n) : 0;
+  const mp = putF64(c.w, c.arena, mean), ip = putF64(c.w, c.arena, invStd), sp = putF64(c.w, c.arena, scale);
+  const sums2 = c.arena.take(4 * l.C);
+  c.w.batchNormBackward(xp, gp, l.N, l.C, l.S, 0, l.C, mp, ip, sp, +training, dp, sums2);
+  getF64(c.w, sums2, sums);
+  if (dx) c.arena.get(dp, 1, n, 0, dx as Float32Array, 0);
+};
