@@ -3,13 +3,15 @@
 #
 #   .tmp/gpu-bundle/node.xz               this machine's node binary (self-contained official build)
 #   .tmp/gpu-bundle/node_modules.tar.xz   node_modules trimmed to what gpu/, bench/, vitest and tsx need
-#                                         (linux-x64 dawn.node only; no @tensorflow, typescript, @types)
+#                                         (linux-x64 dawn.node only; no @tensorflow, typescript, @types,
+#                                         nor the wasm build tools assemblyscript/binaryen: kernels.wasm is committed)
 #   .tmp/gpu-bundle/lib/                  libvulkan.so.1 + the X11 libraries NVIDIA's Vulkan ICD loads even
 #                                         headless (libX11, libXext, libxcb, libXau, libXdmcp, libbsd, libmd),
 #                                         unpacked from Debian 12 packages with apt-get download + dpkg -x
 #
 # The sources travel as the working tree; pass `carry: [".tmp/gpu-bundle"]` to the device tool and run
-# `bash gpu/device/run-on-gpu.sh` there. Size budget: the device tool carries 64 MiB; this is ~45 MiB.
+# `bash gpu/device/run-on-gpu.sh` there. Size budget: the device tool carries 64 MiB with the working
+# tree (about 3 MiB); this was 57 MiB on 2026-12-01 with assemblyscript/binaryen still in it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=.tmp/gpu-bundle
@@ -24,6 +26,7 @@ tar -C . -cf - \
   --exclude='node_modules/webgpu/dist/darwin-universal' --exclude='node_modules/webgpu/dist/linux-arm64' \
   --exclude='node_modules/webgpu/dist/win32-arm64' --exclude='node_modules/webgpu/dist/win32-x64' \
   --exclude='node_modules/lightningcss-linux-x64-gnu' \
+  --exclude='node_modules/binaryen' --exclude='node_modules/assemblyscript' \
   node_modules | xz -T0 -6 > "$OUT/node_modules.tar.xz"
 
 debs=$(mktemp -d)
