@@ -41,7 +41,11 @@ import { wasmGemm } from '../core/wasm/kernels.ts';
 import { gflops, printTable, rowsFor, timeMedian, writeResults, type Row } from './common.ts';
 
 type Peer = 'tfjs-cpu' | 'tfjs-wasm';
-const PEERS: Peer[] = ['tfjs-cpu', 'tfjs-wasm'];
+/**
+ * tfjs-wasm always; tfjs-cpu (plain JavaScript, 0.01-0.7 GFLOP/s: its conv step alone takes about
+ * 20 minutes here) only with BENCH_TFJS_CPU=1.
+ */
+const PEERS: Peer[] = process.env.BENCH_TFJS_CPU === '1' ? ['tfjs-cpu', 'tfjs-wasm'] : ['tfjs-wasm'];
 
 interface ConvShape {
   name: string;
