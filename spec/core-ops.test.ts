@@ -94,6 +94,29 @@ describeEachBackend('batchnorm equals the reference', () => {
   });
 });
 
+describeEachBackend('batchnorm, relu, add, maxpool in float32 at a real shape (the kernels past their small-size cut-off)', () => {
+  it('batchnorm train and eval at [32, 64, 32, 16]; relu and add on it; the stem maxpool at [32, 8, 64, 32]', () => {
+    const rng = new Rng(7);
+    const shape = [32, 64, 32, 16];
+    const x = rand(shape, rng, 'float32', -2, 3);
+    const gamma = rand([64], rng, 'float32'), beta = rand([64], rng, 'float32');
+    for (const training of [true, false]) {
+      const rm = rand([64], rng, 'float32'), rv = rand([64], rng, 'float32', 0.5, 2);
+      const want = R.batchNormReference(x.data, shape, gamma.data, beta.data, rm.data, rv.data, training, 0.1, 1e-5);
+      const y = F.batchNorm(x, gamma, beta, rm, rv, { training, momentum: 0.1, eps: 1e-5 });
+      expectClose(y.data, want.y, 'float32', `batchnorm y (training ${training})`);
+      expectClose(rm.data, want.runningMean, 'float32', 'running_mean');
+      expectClose(rv.data, want.runningVar, 'float32', 'running_var');
+    }
+    const b = rand(shape, rng, 'float32');
+    expectClose(F.relu(x).data, Array.from(x.data, (v) => Math.max(v, 0)), 'float32', 'relu');
+    expectClose(F.add(x, b).data, Array.from(x.data, (v, i) => v + b.data[i]), 'float32', 'add');
+    const p = rand([32, 8, 64, 32], rng, 'float32');
+    const pooled = F.maxPool2d(p, { kernel: [3, 3], stride: [2, 2], padding: [1, 1] });
+    expectClose(pooled.data, R.maxPool2dReference(p.data, p.shape, 3, 3, 2, 2, 1, 1), 'float32', 'maxpool y');
+  });
+});
+
 describeEachBackend('pooling equals the reference', () => {
   it('maxpool2d with random kernel, stride, padding; gradient goes to the window maximum', () => {
     const arb = fc.record({

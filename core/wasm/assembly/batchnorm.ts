@@ -6,13 +6,15 @@
  * n = N·S values:
  *
  *   batchNormStatistics:  mean[c] = Σ x / n,  variance[c] = Σ (x − mean[c])² / n   (two passes, f64 sums)
- *   batchNormNormalize:   y = x · scale[c] + shift[c]                               (f32x4)
+ *   batchNormNormalize:   y = x · scale[c] + shift[c]
  *   batchNormBackward:    sums[c] = Σ dy,  sums[C + c] = Σ dy x̂  with x̂ = (x − mean[c]) invStd[c]   (f64 sums)
  *                         dx += scale[c] (dy − Σ dy / n − x̂ Σ dy x̂ / n)   (training; if dx ≠ 0)
  *                         dx += scale[c] dy                              (eval)
  *
- * The sums run in f64 over f32x4 loads split into two f64x2 halves: a different order from the
- * cpu kernel's, so results agree within float32 rounding, not bit for bit.
+ * Loads are f32x4, split into two f64x2 halves, and all arithmetic is f64, as in the cpu kernel:
+ * y is the cpu kernel's, bit for bit (folding the arithmetic into f32 lost digits where x's
+ * mean is large against its spread); the sums run in another order, so they, and dx, agree
+ * within float64 rounding.
  */
 
 @inline function lo(v: v128): v128 {
@@ -20,6 +22,10 @@
 }
 @inline function hi(v: v128): v128 {
   return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
+}
+/** The f32x4 of two f64x2 (each rounded to f32). */
+@inline function join(a: v128, b: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 1, 4, 5);
 }
 @inline function total(a: v128, b: v128): f64 {
   const s = f64x2.add(a, b);
@@ -70,17 +76,18 @@ export function batchNormStatistics(x: usize, N: i32, C: i32, S: i32, c0: i32, c
 
 export function batchNormNormalize(x: usize, N: i32, C: i32, S: i32, c0: i32, c1: i32, scale: usize, shift: usize, y: usize): void {
   for (let c = c0; c < c1; c++) {
-    const a = <f32>load<f64>(scale + (<usize>c << 3));
-    const b = <f32>load<f64>(shift + (<usize>c << 3));
-    const av = f32x4.splat(a), bv = f32x4.splat(b);
+    const a = load<f64>(scale + (<usize>c << 3));
+    const b = load<f64>(shift + (<usize>c << 3));
+    const av = f64x2.splat(a), bv = f64x2.splat(b);
     for (let i = 0; i < N; i++) {
       const xr = row(x, i, C, c, S), yr = row(y, i, C, c, S);
       let p = 0;
       for (; p + 4 <= S; p += 4) {
         const at = <usize>p << 2;
-        v128.store(yr + at, f32x4.add(f32x4.mul(v128.load(xr + at), av), bv));
+        const v = v128.load(xr + at);
+        v128.store(yr + at, join(f64x2.add(f64x2.mul(lo(v), av), bv), f64x2.add(f64x2.mul(hi(v), av), bv)));
       }
-      for (; p < S; p++) store<f32>(yr + (<usize>p << 2), load<f32>(xr + (<usize>p << 2)) * a + b);
+      for (; p < S; p++) store<f32>(yr + (<usize>p << 2), <f32>(<f64>load<f32>(xr + (<usize>p << 2)) * a + b));
     }
   }
 }
@@ -118,24 +125,25 @@ export function batchNormBackward(x: usize, dy: usize, N: i32, C: i32, S: i32, c
     store<f64>(sums + (<usize>c << 3), sumDy);
     store<f64>(sums + (<usize>(C + c) << 3), sumDyXhat);
     if (dx == 0) continue;
-    // dx += k (dy − a − (x − mean) b) with k = scale, a = Σ dy / n, b = invStd Σ dy x̂ / n
-    const k = <f32>load<f64>(scale + (<usize>c << 3));
-    const a = training ? <f32>(sumDy / n) : 0;
-    const b = training ? <f32>(is * sumDyXhat / n) : 0;
-    const mf = <f32>mu;
-    const kv = f32x4.splat(k), av = f32x4.splat(a), bv = f32x4.splat(b), mv = f32x4.splat(mf);
+    // dx += k (dy − a − x̂ b) with k = scale, a = Σ dy / n, b = Σ dy x̂ / n (0 in eval), in f64
+    const k = load<f64>(scale + (<usize>c << 3));
+    const a = training ? sumDy / n : 0;
+    const b = training ? sumDyXhat / n : 0;
+    const kv = f64x2.splat(k), av = f64x2.splat(a), bv = f64x2.splat(b), iv = f64x2.splat(is);
     for (let i = 0; i < N; i++) {
       const xr = row(x, i, C, c, S), gr = row(dy, i, C, c, S), dr = row(dx, i, C, c, S);
       let p = 0;
       for (; p + 4 <= S; p += 4) {
         const at = <usize>p << 2;
-        const t = f32x4.sub(f32x4.sub(v128.load(gr + at), av), f32x4.mul(f32x4.sub(v128.load(xr + at), mv), bv));
-        v128.store(dr + at, f32x4.add(v128.load(dr + at), f32x4.mul(kv, t)));
+        const v = v128.load(xr + at), g = v128.load(gr + at), d = v128.load(dr + at);
+        const t0 = f64x2.sub(f64x2.sub(lo(g), av), f64x2.mul(f64x2.mul(f64x2.sub(lo(v), m), iv), bv));
+        const t1 = f64x2.sub(f64x2.sub(hi(g), av), f64x2.mul(f64x2.mul(f64x2.sub(hi(v), m), iv), bv));
+        v128.store(dr + at, join(f64x2.add(lo(d), f64x2.mul(kv, t0)), f64x2.add(hi(d), f64x2.mul(kv, t1))));
       }
       for (; p < S; p++) {
         const at = <usize>p << 2;
-        const t = load<f32>(gr + at) - a - (load<f32>(xr + at) - mf) * b;
-        store<f32>(dr + at, load<f32>(dr + at) + k * t);
+        const xhat = (<f64>load<f32>(xr + at) - mu) * is;
+        store<f32>(dr + at, <f32>(<f64>load<f32>(dr + at) + k * (<f64>load<f32>(gr + at) - a - xhat * b)));
       }
     }
   }
