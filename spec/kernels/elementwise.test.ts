@@ -29,7 +29,9 @@ describeEachBackend('elementwise kernels at the real sizes, exactly', () => {
   for (const n of LENGTHS) {
     it(`relu, reluBackward, add, addInto on ${n} values`, () => {
       const rng = new Rng(n);
-      const x = random(n, rng), b = random(n, rng), dy = random(n, rng), dx0 = random(n, rng);
+      const x = random(n, rng), b = random(n, rng), dx0 = random(n, rng);
+      const dy = alloc('float32', n) as Float32Array;
+      for (let i = 0; i < n; i++) dy[i] = 1 + Math.abs(rng.normal()); // nonzero where x is ±0, so [x > 0] shows
       const y = alloc('float32', n) as Float32Array;
       y.fill(Number.NaN);
       kernels.relu(x, y);
