@@ -8,7 +8,7 @@
  * (10 draws) under the same protocol.
  * Identities are read for the purities only; this is a diagnosis, not the method.
  */
-import { Command } from 'commander';
+import { newCommand } from './cli-common.ts';
 import { PROFILES, mergeConfig, type ProfileName } from './config.ts';
 import { readCheckpoint } from './checkpoint.ts';
 import { loadReidData, ImageBatcher, type ReidItem } from './data.ts';
@@ -21,7 +21,7 @@ import { clusterPurity } from '../../cluster/purity.ts';
 import { evaluate, labelsOf, randomFeaturesMAP } from '../eval/evaluate.ts';
 import { Rng } from '../../core/random.ts';
 
-const opts = new Command('npm run diagnose --')
+const opts = newCommand('npm run diagnose --', 'mAP and DBSCAN cluster purity of the network at its initialisation or a checkpoint (a diagnosis, not the method)')
   .option('--checkpoint <file>', 'a checkpoint of `npm run train` (default: the network at its initialisation)')
   .option('--profile <name>', 'profile when no checkpoint is given', 'cpu')
   .option('--seed <n>', 'seed of the initialisation', '1')
