@@ -25,8 +25,21 @@ function available(): string[] {
   return readdirSync(here).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3)).filter((n) => !NOT_SUITES.has(n)).sort();
 }
 
+const USAGE = `usage: npm run bench [-- SUITE...]   runs every suite, or the named ones (bench/<suite>.ts)
+env: BENCH_SAMPLES (timed samples, default 3), BENCH_BACKEND (cpu|wasm, suites cluster and eval),
+     BENCH_TFJS_CPU=1 (core: add tfjs-cpu), RESNET_BENCH_ONLY=cpu|resnet50, RESNET_BENCH_ITERS`;
+
 async function main(): Promise<void> {
   const asked = process.argv.slice(2).filter((a) => a !== '--');
+  if (asked.includes('--help') || asked.includes('-h')) {
+    console.log(`${USAGE}\nsuites: ${available().join(', ')}`);
+    return;
+  }
+  const flag = asked.find((a) => a.startsWith('-'));
+  if (flag) {
+    console.error(`bench: unknown flag '${flag}' (suites are given by name; --help for usage)`);
+    process.exit(2);
+  }
   const names = asked.length ? asked : available();
   for (const name of names) {
     const suite = await load(name);

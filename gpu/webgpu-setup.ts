@@ -130,7 +130,7 @@ async function install(software: SoftwareAdapterPolicy): Promise<WebGpuInstall> 
     const icd = process.env.VK_ICD_FILENAMES ? ` (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES})` : '';
     throw new Error(
       `webgpu: no WebGPU adapter found${icd}. No Vulkan driver answered; on a machine without a GPU ` +
-        `use the software adapter (software: 'always' / --gpu-software, SwiftShader via gpu/swiftshader.ts).`,
+        `use the software adapter (MLA_ALLOW_SOFTWARE_GPU=1 with --backend gpu, or software: 'always' in code; SwiftShader via gpu/swiftshader.ts).`,
     );
   }
   const chosen = adapter;
