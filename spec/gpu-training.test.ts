@@ -15,50 +15,13 @@
  * flips), and over three steps two runs may differ by up to 2 x 3 x lr for that reason alone.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../core/random.ts';
-import { Tensor } from '../core/tensor.ts';
-import { backward } from '../core/autograd.ts';
 import { registerKernel, useBackend } from '../core/backend.ts';
-import { RESNET_CPU_TINY, ReIDBackbone, backboneOptions, trainableParameters } from '../nn/backbone.ts';
-import { Adam } from '../nn/optim.ts';
+import { STEPS_LR, threeTrainingSteps, worst } from './backbone-steps.ts';
 import { createGpuBackend, type GpuBackend } from '../gpu/backend.ts';
 
-interface Run { embedding: Float32Array; grads: Map<string, Float32Array>; params: Map<string, Float32Array> }
-
 const BATCH = 2;
-const LR = 1e-3;
-
-/** Forward + backward of the tiny MLA backbone (batch 2, 128x64), then three Adam steps. */
-function run(dtype: 'float32' | 'float64' = 'float32'): Run {
-  const model = new ReIDBackbone(backboneOptions(RESNET_CPU_TINY, { mla: { pla: true, hla: true, dla: true } }), { dtype, rng: new Rng(3) });
-  model.train();
-  const rng = new Rng(4);
-  const x = Tensor.from<['N', 'C', 'H', 'W']>(Array.from({ length: BATCH * 3 * 128 * 64 }, () => rng.normal()), [BATCH, 3, 128, 64], dtype);
-  const seed = Array.from({ length: BATCH * model.featureDim }, () => rng.normal());
-  const step = () => {
-    const f = model.forward(x);
-    backward(f, Tensor.from(seed, f.shape, dtype).data);
-    return f;
-  };
-  const f = step();
-  const grads = new Map(model.namedParameters().filter(([, p]) => p.grad).map(([n, p]) => [n, Float32Array.from(p.grad!)]));
-  const opt = new Adam(trainableParameters(model), { lr: LR, weightDecay: 5e-4 });
-  opt.update();
-  for (let i = 0; i < 2; i++) {
-    opt.zeroGrad();
-    step();
-    opt.update();
-  }
-  const params = new Map(model.namedParameters().map(([n, p]) => [n, Float32Array.from(p.data)]));
-  return { embedding: Float32Array.from(f.data), grads, params };
-}
-
-/** max|a - b| / max|b|. */
-const worst = (a: Float32Array, b: Float32Array) => {
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(b[i])); }
-  return d / Math.max(m, 1e-6);
-};
+const LR = STEPS_LR;
+const run = (dtype: 'float32' | 'float64' = 'float32') => threeTrainingSteps(BATCH, dtype);
 
 describe('three training steps with the gpu.js webgpu GEMM at 128x64', () => {
   let gpu: GpuBackend | undefined;

@@ -6,49 +6,15 @@
  * differently: relaxed-SIMD multiply-add fuses, and the kernels sum in other orders).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Rng } from '../../core/random.ts';
-import { Tensor } from '../../core/tensor.ts';
-import { backward } from '../../core/autograd.ts';
 import { useBackend } from '../../core/backend.ts';
-import { RESNET_CPU_TINY, ReIDBackbone, backboneOptions, trainableParameters } from '../../nn/backbone.ts';
-import { Adam } from '../../nn/optim.ts';
+import { threeTrainingSteps, worst } from '../backbone-steps.ts';
 import { activate, type CpuBackend } from './each-backend.ts';
 
-interface Run { embedding: Float32Array; grads: Map<string, Float32Array>; params: Map<string, Float32Array> }
-
-/** Forward + backward of the tiny MLA backbone (batch 4, 128x64), then three Adam steps. */
-function run(backend: CpuBackend, dtype: 'float32' | 'float64' = 'float32'): Run {
+/** The three steps at batch 4 on `backend`. */
+function run(backend: CpuBackend, dtype: 'float32' | 'float64' = 'float32') {
   activate(backend);
-  const model = new ReIDBackbone(backboneOptions(RESNET_CPU_TINY, { mla: { pla: true, hla: true, dla: true } }), { dtype, rng: new Rng(3) });
-  model.train();
-  const rng = new Rng(4);
-  const shape = [4, 3, 128, 64];
-  const x = Tensor.from<['N', 'C', 'H', 'W']>(Array.from({ length: 4 * 3 * 128 * 64 }, () => rng.normal()), shape, dtype);
-  const seed = Array.from({ length: 4 * model.featureDim }, () => rng.normal());
-  const step = () => {
-    const f = model.forward(x);
-    backward(f, Tensor.from(seed, f.shape, dtype).data);
-    return f;
-  };
-  const f = step();
-  const grads = new Map(model.namedParameters().filter(([, p]) => p.grad).map(([n, p]) => [n, Float32Array.from(p.grad!)]));
-  const opt = new Adam(trainableParameters(model), { lr: 1e-3, weightDecay: 5e-4 });
-  opt.update();
-  for (let i = 0; i < 2; i++) {
-    opt.zeroGrad();
-    step();
-    opt.update();
-  }
-  const params = new Map(model.namedParameters().map(([n, p]) => [n, Float32Array.from(p.data)]));
-  return { embedding: Float32Array.from(f.data), grads, params };
+  return threeTrainingSteps(4, dtype);
 }
-
-/** max|a − b| / max|b|. */
-const worst = (a: Float32Array, b: Float32Array) => {
-  let d = 0, m = 0;
-  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(b[i])); }
-  return d / Math.max(m, 1e-6);
-};
 
 describe('backbone on the wasm backend', () => {
   afterAll(() => useBackend('cpu'));
