@@ -83,19 +83,19 @@ export function registeredBackends(): string[] {
   return [...registry.keys()];
 }
 
-registerKernel({ kernel: 'gemm', backend: 'cpu', fn: gemmParallel });
-registerKernel({ kernel: 'conv2d', backend: 'cpu', fn: cpuConv.conv2d });
-registerKernel({ kernel: 'conv2dBackpropFilter', backend: 'cpu', fn: cpuConv.conv2dBackpropFilter });
-registerKernel({ kernel: 'conv2dBackpropInput', backend: 'cpu', fn: cpuConv.conv2dBackpropInput });
-registerKernel({ kernel: 'batchNormStatistics', backend: 'cpu', fn: cpuBatchNorm.batchNormStatistics });
-registerKernel({ kernel: 'batchNormNormalize', backend: 'cpu', fn: cpuBatchNorm.batchNormNormalize });
-registerKernel({ kernel: 'batchNormBackward', backend: 'cpu', fn: cpuBatchNorm.batchNormBackward });
-registerKernel({ kernel: 'relu', backend: 'cpu', fn: cpuElementwise.relu });
-registerKernel({ kernel: 'reluBackward', backend: 'cpu', fn: cpuElementwise.reluBackward });
-registerKernel({ kernel: 'add', backend: 'cpu', fn: cpuElementwise.add });
-registerKernel({ kernel: 'addInto', backend: 'cpu', fn: cpuElementwise.addInto });
-registerKernel({ kernel: 'maxPool2d', backend: 'cpu', fn: cpuPool.maxPool2d });
-registerKernel({ kernel: 'maxPool2dBackward', backend: 'cpu', fn: cpuPool.maxPool2dBackward });
+/** Registers each kernel of `set` for `backend`. */
+export function registerKernels(backend: string, set: Partial<Kernels>): void {
+  for (const kernel of Object.keys(set) as KernelName[]) registerKernel({ kernel, backend, fn: set[kernel]! as never });
+}
+
+const { conv2d, conv2dBackpropFilter, conv2dBackpropInput } = cpuConv;
+const { batchNormStatistics, batchNormNormalize, batchNormBackward } = cpuBatchNorm;
+const { relu, reluBackward, add, addInto } = cpuElementwise;
+const { maxPool2d, maxPool2dBackward } = cpuPool;
+registerKernels('cpu', {
+  gemm: gemmParallel, conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
+  batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward,
+});
 
 /** The active backend's kernels. Mutated in place, so that modules holding a reference see the switch. */
 export const kernels: Kernels = { ...(registry.get('cpu') as Kernels) };

@@ -7,7 +7,7 @@
  * Threads share a kernel's work so that any split gives the same numbers, bit for bit: GEMM by
  * columns (core/gemm-parallel.ts), conv forward and dX by images, conv dW by rows of im2col.
  */
-import { registerKernel, useBackend, type Kernels } from '../backend.ts';
+import { registerKernels, useBackend, type Kernels } from '../backend.ts';
 import { parallelGemm } from '../gemm-parallel.ts';
 import * as cpuConv from '../kernels/conv.ts';
 import type { ConvGeometry } from '../kernels/conv.ts';
@@ -47,21 +47,19 @@ const conv2dBackpropInput: Kernels['conv2dBackpropInput'] = (g, w, dy, dx) => {
   onCores('conv-input-wasm', g, dx as Float32Array, g.N, (n0, n1) => [g, w, dy, dx, n0, n1]);
 };
 
-/** Registers the wasm kernels; returns null, or the reason the module did not load. */
+let registered = false;
+
+/** Registers the wasm kernels (once); returns null, or the reason the module did not load. */
 export function registerWasmBackend(): string | null {
   if (!loadWasmKernels()) return wasmFailure();
-  registerKernel({ kernel: 'gemm', backend: 'wasm', fn: parallelGemm('wasm') });
-  registerKernel({ kernel: 'conv2d', backend: 'wasm', fn: conv2d });
-  registerKernel({ kernel: 'conv2dBackpropFilter', backend: 'wasm', fn: conv2dBackpropFilter });
-  registerKernel({ kernel: 'conv2dBackpropInput', backend: 'wasm', fn: conv2dBackpropInput });
-  registerKernel({ kernel: 'batchNormStatistics', backend: 'wasm', fn: batchNorm.batchNormStatistics });
-  registerKernel({ kernel: 'batchNormNormalize', backend: 'wasm', fn: batchNorm.batchNormNormalize });
-  registerKernel({ kernel: 'batchNormBackward', backend: 'wasm', fn: batchNorm.batchNormBackward });
-  registerKernel({ kernel: 'relu', backend: 'wasm', fn: elementwise.relu });
-  registerKernel({ kernel: 'reluBackward', backend: 'wasm', fn: elementwise.reluBackward });
-  registerKernel({ kernel: 'add', backend: 'wasm', fn: elementwise.add });
-  registerKernel({ kernel: 'addInto', backend: 'wasm', fn: elementwise.addInto });
-  registerKernel({ kernel: 'maxPool2d', backend: 'wasm', fn: pool.maxPool2d });
+  if (registered) return null;
+  const { batchNormStatistics, batchNormNormalize, batchNormBackward } = batchNorm;
+  const { relu, reluBackward, add, addInto } = elementwise;
+  registerKernels('wasm', {
+    gemm: parallelGemm('wasm'), conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
+    batchNormBackward, relu, reluBackward, add, addInto, maxPool2d: pool.maxPool2d,
+  });
+  registered = true;
   return null;
 }
 

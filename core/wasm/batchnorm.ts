@@ -11,8 +11,8 @@ import { allF32, wasmCall, type Arena, type WasmExports } from './kernels.ts';
 
 const MIN_LENGTH = 4096;
 
-function call(...operands: (Float | null)[]) {
-  return allF32(...operands) && operands[0]!.length >= MIN_LENGTH ? wasmCall() : null;
+function call(kernel: string, ...operands: (Float | null)[]) {
+  return allF32(...operands) && operands[0]!.length >= MIN_LENGTH ? wasmCall(kernel) : null;
 }
 
 /** Address of a copy of a float64 array. */
@@ -27,7 +27,7 @@ function getF64(w: WasmExports, at: number, dst: Float64Array): void {
 }
 
 export const batchNormStatistics: Kernels['batchNormStatistics'] = (l, x, mean, variance) => {
-  const c = call(x);
+  const c = call('batchNormStatistics', x);
   if (!c) return cpu.batchNormStatistics(l, x, mean, variance);
   const xp = c.arena.put(x as Float32Array, 0, x.length);
   const mp = c.arena.take(2 * l.C), vp = c.arena.take(2 * l.C);
@@ -37,7 +37,7 @@ export const batchNormStatistics: Kernels['batchNormStatistics'] = (l, x, mean, 
 };
 
 export const batchNormNormalize: Kernels['batchNormNormalize'] = (l, x, scale, shift, y) => {
-  const c = call(x, y);
+  const c = call('batchNormNormalize', x, y);
   if (!c) return cpu.batchNormNormalize(l, x, scale, shift, y);
   const xp = c.arena.put(x as Float32Array, 0, x.length);
   const sp = putF64(c.w, c.arena, scale), hp = putF64(c.w, c.arena, shift);
@@ -46,7 +46,7 @@ export const batchNormNormalize: Kernels['batchNormNormalize'] = (l, x, scale, s
 };
 
 export const batchNormBackward: Kernels['batchNormBackward'] = (l, x, dy, mean, invStd, scale, training, dx, sums) => {
-  const c = call(x, dy, dx);
+  const c = call('batchNormBackward', x, dy, dx);
   if (!c) return cpu.batchNormBackward(l, x, dy, mean, invStd, scale, training, dx, sums);
   const n = x.length;
   const xp = c.arena.put(x as Float32Array, 0, n), gp = c.arena.put(dy as Float32Array, 0, n);

@@ -15,7 +15,7 @@ function colsFloats(g: ConvGeometry, rows: number): number {
 
 /** y[n0:n1] = conv(x[n0:n1], w) (+ b). */
 export function convForwardRange(g: ConvGeometry, x: Float32Array, w: Float32Array, b: Float32Array | null, y: Float32Array, n0: number, n1: number): void {
-  const { w: k, arena, pack } = wasmCall()!;
+  const { w: k, arena, pack } = wasmCall('conv2d')!;
   const xs = g.C * g.H * g.W, ys = g.O * g.Ho * g.Wo, CK = g.C * g.kh * g.kw;
   const xp = arena.put(x, n0 * xs, (n1 - n0) * xs);
   const wp = arena.put(w, 0, g.O * CK);
@@ -28,7 +28,7 @@ export function convForwardRange(g: ConvGeometry, x: Float32Array, w: Float32Arr
 
 /** dw[:, r0:r1] += Σ_n dy[n] · cols_n[r0:r1]ᵀ (dw [O, CK]). */
 export function convBackpropFilterRange(g: ConvGeometry, x: Float32Array, dy: Float32Array, dw: Float32Array, r0: number, r1: number): void {
-  const { w: k, arena, pack } = wasmCall()!;
+  const { w: k, arena, pack } = wasmCall('conv2dBackpropFilter')!;
   const CK = g.C * g.kh * g.kw;
   const xp = arena.put(x, 0, g.N * g.C * g.H * g.W);
   const dyp = arena.put(dy, 0, g.N * g.O * g.Ho * g.Wo);
@@ -40,7 +40,7 @@ export function convBackpropFilterRange(g: ConvGeometry, x: Float32Array, dy: Fl
 
 /** dx[n0:n1] += col2im(wᵀ · dy[n]). */
 export function convBackpropInputRange(g: ConvGeometry, w: Float32Array, dy: Float32Array, dx: Float32Array, n0: number, n1: number): void {
-  const { w: k, arena, pack } = wasmCall()!;
+  const { w: k, arena, pack } = wasmCall('conv2dBackpropInput')!;
   const xs = g.C * g.H * g.W, ys = g.O * g.Ho * g.Wo, CK = g.C * g.kh * g.kw;
   const wp = arena.put(w, 0, g.O * CK);
   const dyp = arena.put(dy, n0 * ys, (n1 - n0) * ys);

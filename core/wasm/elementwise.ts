@@ -11,12 +11,12 @@ import { allF32, wasmCall } from './kernels.ts';
 /** Below this many values the copies and the call cost more than the plain loop saves. */
 const MIN_LENGTH = 4096;
 
-function call(...operands: Float[]) {
-  return allF32(...operands) && operands[0].length >= MIN_LENGTH ? wasmCall() : null;
+function call(kernel: string, ...operands: Float[]) {
+  return allF32(...operands) && operands[0].length >= MIN_LENGTH ? wasmCall(kernel) : null;
 }
 
 export const relu: Kernels['relu'] = (x, y) => {
-  const c = call(x, y);
+  const c = call('relu', x, y);
   if (!c) return cpu.relu(x, y);
   const n = y.length;
   const xp = c.arena.put(x as Float32Array, 0, n);
@@ -25,7 +25,7 @@ export const relu: Kernels['relu'] = (x, y) => {
 };
 
 export const reluBackward: Kernels['reluBackward'] = (x, dy, dx) => {
-  const c = call(x, dy, dx);
+  const c = call('reluBackward', x, dy, dx);
   if (!c) return cpu.reluBackward(x, dy, dx);
   const n = dx.length;
   const xp = c.arena.put(x as Float32Array, 0, n);
@@ -36,7 +36,7 @@ export const reluBackward: Kernels['reluBackward'] = (x, dy, dx) => {
 };
 
 export const add: Kernels['add'] = (a, b, y) => {
-  const c = call(a, b, y);
+  const c = call('add', a, b, y);
   if (!c) return cpu.add(a, b, y);
   const n = y.length;
   const ap = c.arena.put(a as Float32Array, 0, n);
@@ -46,7 +46,7 @@ export const add: Kernels['add'] = (a, b, y) => {
 };
 
 export const addInto: Kernels['addInto'] = (y, x) => {
-  const c = call(y, x);
+  const c = call('addInto', y, x);
   if (!c) return cpu.addInto(y, x);
   const n = y.length;
   const yp = c.arena.put(y as Float32Array, 0, n);

@@ -75,6 +75,9 @@ export function wasmFailure(): string | null {
 
 const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
+/** Linear memory a call may use: byte addresses must stay below 2^31 (i32 arithmetic in the kernels). */
+export const MAX_BYTES = 2 ** 31 - 65536;
+
 /**
  * Linear memory past the module's own data, handed out per kernel call from the start again
  * (`reset`): the GEMM pack scratch first, then the call's operands. It grows, never shrinks.
@@ -83,14 +86,17 @@ export class Arena {
   private readonly base: number;
   private top: number;
   private view = new Float32Array(0);
+  /** The kernel of the current call, for errors. */
+  private kernel = '';
 
   constructor(private readonly w: WasmExports) {
     this.base = align(w.memory.buffer.byteLength);
     this.top = this.base;
   }
 
-  /** Starts a call: returns the pack scratch's address. */
-  reset(): number {
+  /** Starts a call of `kernel`: returns the pack scratch's address. */
+  reset(kernel: string): number {
+    this.kernel = kernel;
     this.top = this.base;
     return this.take(this.w.gemmScratchBytes() / 4);
   }
@@ -99,6 +105,11 @@ export class Arena {
   take(floats: number): number {
     const at = this.top;
     this.top = align(at + floats * 4);
+    // the kernels compute byte addresses in 32-bit signed integers
+    if (this.top > MAX_BYTES) {
+      throw new Error(`wasm ${this.kernel}: its operands need ${Math.ceil(this.top / 2 ** 20)} MiB of linear memory, more than the ` +
+        `${MAX_BYTES / 2 ** 30} GiB the wasm backend addresses: use --backend cpu, or a smaller batch`);
+    }
     const have = this.w.memory.buffer.byteLength;
     if (this.top > have) this.w.memory.grow(Math.ceil((this.top - have) / 65536));
     return at;
@@ -129,10 +140,10 @@ export class Arena {
 let arena: Arena | null = null;
 
 /** This thread's instance and arena, reset for a new call; null where the module does not load. */
-export function wasmCall(): { w: WasmExports; arena: Arena; pack: number } | null {
+export function wasmCall(kernel: string): { w: WasmExports; arena: Arena; pack: number } | null {
   const w = loadWasmKernels();
   if (!w || !arena) return null;
-  return { w, arena, pack: arena.reset() };
+  return { w, arena, pack: arena.reset(kernel) };
 }
 
 /** Elements spanned by a rows x cols block with leading dimension ld. */
@@ -150,7 +161,7 @@ export function wasmGemm(
   A: Float, aOff: number, lda: number, B: Float, bOff: number, ldb: number,
   beta: number, C: Float, cOff: number, ldc: number,
 ): void {
-  const call = allF32(A, B, C) ? wasmCall() : null;
+  const call = allF32(A, B, C) ? wasmCall('gemm') : null;
   if (!call) return tsGemm(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
   const { w, arena, pack } = call;
   const a = arena.put(A as Float32Array, aOff, transA ? span(K, M, lda) : span(M, K, lda));

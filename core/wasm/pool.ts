@@ -10,7 +10,7 @@ import { allF32, wasmCall } from './kernels.ts';
 const MIN_LENGTH = 4096;
 
 export const maxPool2d: Kernels['maxPool2d'] = (g, x, y, argmax) => {
-  const c = allF32(x, y) && x.length >= MIN_LENGTH ? wasmCall() : null;
+  const c = allF32(x, y) && x.length >= MIN_LENGTH ? wasmCall('maxPool2d') : null;
   if (!c) return cpu.maxPool2d(g, x, y, argmax);
   const xp = c.arena.put(x as Float32Array, 0, x.length);
   const yp = c.arena.take(y.length), ap = c.arena.take(y.length);
