@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Tensor } from '../core/tensor.ts';
+import { Tensor, recycling } from '../core/tensor.ts';
 import { backward, noGrad } from '../core/autograd.ts';
 import * as F from '../core/ops/index.ts';
 import { Rng } from '../core/random.ts';
@@ -79,18 +79,19 @@ function measureOurs(s: Setup, backend: 'cpu' | 'wasm'): { extract: number; trai
   const xt = images(s.trainBatch, s.opts.inputSize, rng);
   const warm = s.iters > 1; // ResNet-50 steps take minutes here: no separate warm-up there
   model.eval();
-  const tExtract = timeIt(s.iters, warm, () => { noGrad(() => model.forward(xe)); });
+  const tExtract = timeIt(s.iters, warm, () => { recycling(() => noGrad(() => model.forward(xe))); });
   model.train();
   const opt = new Adam(trainableParameters(model), { lr: 1.6e-4, weightDecay: 5e-4 });
   const D = model.featureDim;
   const target = noGrad(() => F.l2Normalize(Tensor.from(Array.from({ length: s.trainBatch * D }, () => rng.normal()), [s.trainBatch, D])));
-  const tTrain = timeIt(s.iters, warm, () => {
-    opt.zeroGrad();
+  // as in the training loop (reid/train/loop.ts): each step recycles the last one's storage
+  const tTrain = timeIt(s.iters, warm, () => recycling(() => {
     const e = model.forward(xt);
     // stand-in loss: −mean_n ⟨e_n, target_n⟩ (the ClusterNCE pieces cost nothing next to the backbone)
     backward(F.mulScalar(F.mean(F.mul(e, target)), -D));
     opt.update();
-  });
+    opt.zeroGrad();
+  }));
   return { extract: s.extractBatch / tExtract, train: s.trainBatch / tTrain };
 }
 

@@ -22,9 +22,69 @@ const SHARED_FROM = 4096;
 
 /** Zeroed storage; large buffers are SharedArrayBuffer-backed (see core/gemm-parallel.ts). */
 export function alloc(dtype: DType, n: number): Storage {
+  if (scope && n >= RECYCLE_FROM) {
+    const reused = pool.get(poolKey(dtype, n))?.pop();
+    const out = reused ? reused.fill(0) : freshStorage(dtype, n);
+    scope.push(out);
+    return out;
+  }
+  return freshStorage(dtype, n);
+}
+
+function freshStorage(dtype: DType, n: number): Storage {
   const bytes = dtype === 'float32' ? 4 : 8;
   const buffer = n >= SHARED_FROM ? new SharedArrayBuffer(n * bytes) : new ArrayBuffer(n * bytes);
   return dtype === 'float32' ? new Float32Array(buffer as ArrayBuffer) : new Float64Array(buffer as ArrayBuffer);
+}
+
+/**
+ * Storage recycling. Fresh memory is slow here (its first touch costs 6-90x a warm write, DESIGN.md):
+ * a training step of the default model spent more time allocating and first-touching its
+ * activations and gradients than in its ReLU, add and BatchNorm kernels. Inside `recycling(fn)`
+ * every buffer `alloc` hands out is taken back when fn returns, and the next scope reuses it
+ * (zeroed again). So fn must keep nothing it allocated: the training loop wraps one iteration
+ * (forward, loss, backward, Adam, memory update: parameters, their Adam state, BatchNorm's running
+ * statistics and the memory are all allocated outside and updated in place), and feature
+ * extraction one batch, whose features are copied out before the scope ends. If fn throws, its
+ * buffers are left to the garbage collector. `setRecycling('poison')` fills taken-back buffers
+ * with NaN instead of reusing them: the test that nothing outlives its scope
+ * (spec/train-e2e.test.ts).
+ */
+let scope: Storage[] | null = null;
+/** Buffers taken back from the last scope, by dtype and length; what a scope does not reuse is dropped at its end. */
+let pool = new Map<string, Storage[]>();
+let recyclingMode: 'on' | 'off' | 'poison' = 'on';
+/** Smaller buffers are cheap to allocate: not worth a pool lookup. */
+const RECYCLE_FROM = 1024;
+
+const poolKey = (dtype: DType, n: number) => `${dtype}:${n}`;
+
+export function setRecycling(mode: 'on' | 'off' | 'poison'): void {
+  recyclingMode = mode;
+  pool = new Map();
+}
+
+/** Runs `fn`, then takes back every buffer it allocated (see above); nested scopes join the outer one. */
+export function recycling<T>(fn: () => T): T {
+  if (scope || recyclingMode === 'off') return fn();
+  const mine: Storage[] = (scope = []);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scope = null;
+  }
+  pool = new Map();
+  for (const s of mine) {
+    if (recyclingMode === 'poison') s.fill(NaN);
+    else {
+      const key = poolKey(dtypeOf(s), s.length);
+      const list = pool.get(key);
+      if (list) list.push(s);
+      else pool.set(key, [s]);
+    }
+  }
+  return result;
 }
 
 export function dtypeOf(data: Storage): DType {

@@ -16,6 +16,7 @@ import { buildModel } from '../reid/train/model.ts';
 import { loadPretrained } from '../nn/weights.ts';
 import { labelsOf, randomFeaturesMAP } from '../reid/eval/evaluate.ts';
 import { Rng } from '../core/random.ts';
+import { setRecycling } from '../core/tensor.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mla-e2e-'));
 
@@ -77,6 +78,21 @@ describe('npm run train, end to end (tiny synthetic set)', () => {
     expect(strip(resumed)).toEqual(strip(full));
     const a = full.model.stateDict();
     for (const [k, t] of resumed.model.stateDict()) expect(Array.from(t.data), k).toEqual(Array.from(a.get(k)!.data));
+  });
+
+  it('recycled storage changes no number, and nothing a training step or an extraction allocates outlives it', async () => {
+    // 'poison': every buffer taken back at the end of a scope is filled with NaN instead of reused,
+    // so anything still read afterwards turns the run's numbers into NaN (core/tensor.ts recycling)
+    setRecycling('poison');
+    try {
+      const poisoned = await runTraining(tinyConfig('poisoned'), { reporter: silentReporter() });
+      const strip = (r: RunResult) => r.history.map(({ seconds, phases, ...rest }) => rest);
+      expect(strip(poisoned)).toEqual(strip(full));
+      const a = full.model.stateDict();
+      for (const [k, t] of poisoned.model.stateDict()) expect(Array.from(t.data), k).toEqual(Array.from(a.get(k)!.data));
+    } finally {
+      setRecycling('on');
+    }
   });
 
   it('refuses a corrupted or truncated checkpoint with an error naming the file', () => {

@@ -17,6 +17,7 @@
  */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../core/safetensors.ts';
+import { recycling } from '../../core/tensor.ts';
 import { prepareRunFolder } from './run-folder.ts';
 import { join } from 'node:path';
 import { Rng } from '../../core/random.ts';
@@ -98,9 +99,7 @@ export function extractFeatures(model: ReidModel, batcher: ImageBatcher, items: 
   noGrad(() => {
     for (let i = 0; i < items.length; i += batchSize) {
       const chunk = items.slice(i, i + batchSize);
-      const x = batcher.batch(chunk, 'test');
-      const f = model.forward(x);
-      out.set(f.data, i * dim);
+      recycling(() => out.set(model.forward(batcher.batch(chunk, 'test')).data, i * dim));
       bar.update(Math.min(i + batchSize, items.length));
     }
   });
@@ -330,20 +329,24 @@ async function trainOnClusters(t: EpochTraining): Promise<{ loss: number; stoppe
     const idx = order.slice(cursor, cursor + batchSize);
     cursor += batchSize;
     const targets = Int32Array.from(idx, (i) => t.labels[i]);
-    const f = model.forward(t.batcher.batch(idx.map((i) => t.data.train[i]), 'train'));
-    // eq. (1): ClusterNCE against the memory dictionary, and its gradient with respect to f
-    const badF = nonFiniteAt(f.data);
-    if (badF >= 0) throw diverged(it, `the features of ${t.data.train[idx[Math.floor(badF / model.featureDim)]].path} are not finite`);
-    const lossT = clusterNceLoss(f, memory.rows, memory.K, targets, c.tau);
-    const loss = lossT.data[0];
-    if (!Number.isFinite(loss)) throw diverged(it, `the loss is ${loss}`);
-    backward(lossT);
-    for (const [name, p] of named) if (p.grad && nonFiniteAt(p.grad) >= 0) throw diverged(it, `the gradient of '${name}' is not finite`);
-    optimizer.update();
-    for (const [name, p] of named) if (nonFiniteAt(p.data) >= 0) throw diverged(it, `the parameter '${name}' is not finite after the update`);
-    optimizer.zeroGrad();
-    // the memory update: its own step, after the parameter update
-    memory.update(f.data, targets);
+    // one iteration's activations and gradients are recycled by the next (core/tensor.ts)
+    const loss = recycling(() => {
+      const f = model.forward(t.batcher.batch(idx.map((i) => t.data.train[i]), 'train'));
+      // eq. (1): ClusterNCE against the memory dictionary, and its gradient with respect to f
+      const badF = nonFiniteAt(f.data);
+      if (badF >= 0) throw diverged(it, `the features of ${t.data.train[idx[Math.floor(badF / model.featureDim)]].path} are not finite`);
+      const lossT = clusterNceLoss(f, memory.rows, memory.K, targets, c.tau);
+      const loss = lossT.data[0];
+      if (!Number.isFinite(loss)) throw diverged(it, `the loss is ${loss}`);
+      backward(lossT);
+      for (const [name, p] of named) if (p.grad && nonFiniteAt(p.grad) >= 0) throw diverged(it, `the gradient of '${name}' is not finite`);
+      optimizer.update();
+      for (const [name, p] of named) if (nonFiniteAt(p.data) >= 0) throw diverged(it, `the parameter '${name}' is not finite after the update`);
+      optimizer.zeroGrad();
+      // the memory update: its own step, after the parameter update
+      memory.update(f.data, targets);
+      return loss;
+    });
     lossSum += loss;
     done++;
     bar.update(it + 1, `loss ${(lossSum / done).toFixed(3)}`);
