@@ -31,6 +31,21 @@ export function alloc(dtype: DType, n: number): Storage {
   return freshStorage(dtype, n);
 }
 
+/**
+ * Storage for a kernel that writes every element: a recycled buffer comes as it was left (not
+ * zeroed again), a fresh one zeroed, and under `setRecycling('poison')` every element is NaN, so a
+ * kernel that misses one shows it.
+ */
+export function allocUnzeroed(dtype: DType, n: number): Storage {
+  if (recyclingMode === 'poison') return freshStorage(dtype, n).fill(NaN);
+  if (scope && n >= RECYCLE_FROM) {
+    const out = pool.get(poolKey(dtype, n))?.pop() ?? freshStorage(dtype, n);
+    scope.push(out);
+    return out;
+  }
+  return freshStorage(dtype, n);
+}
+
 function freshStorage(dtype: DType, n: number): Storage {
   const bytes = dtype === 'float32' ? 4 : 8;
   const buffer = n >= SHARED_FROM ? new SharedArrayBuffer(n * bytes) : new ArrayBuffer(n * bytes);

@@ -7,7 +7,7 @@
  *   forward:   y = conv2d(x, w) + b
  *   backward:  dw += conv2dBackpropFilter(x, dy);  dx += conv2dBackpropInput(w, dy);  db = Σ_{n,p} dy
  */
-import { Tensor, alloc, ShapeError } from '../tensor.ts';
+import { Tensor, allocUnzeroed, ShapeError } from '../tensor.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 import { convOutputSize, type ConvGeometry } from '../kernels/conv.ts';
@@ -33,7 +33,7 @@ export function conv2d(x: Tensor<any>, w: Tensor, b: Tensor | null, attrs: Conv2
   if (Ho <= 0 || Wo <= 0) throw new ShapeError(`${where}: input [${x.shape}] is smaller than kernel ${kh}x${kw} with padding ${ph}x${pw}`);
   const g: ConvGeometry = { N, C, H, W, O, kh, kw, sh, sw, ph, pw, Ho, Wo };
   const P = Ho * Wo;
-  const y = alloc(x.dtype, N * O * P);
+  const y = allocUnzeroed(x.dtype, N * O * P);
   kernels.conv2d(g, x.data, w.data, b ? b.data : null, y);
   const out = new Tensor<['N', 'C', 'H', 'W']>(y, [N, O, Ho, Wo]);
   return record(out, [x, w, b], (dy) => {

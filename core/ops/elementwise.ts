@@ -4,7 +4,7 @@
  * A broadcast input's gradient is the output gradient summed over the axes it was stretched along.
  * Same-shape add, relu and addInto run the active backend's kernels (core/kernels/elementwise.ts).
  */
-import { Tensor, alloc, ShapeError, sameShape, type Axes, type Storage } from '../tensor.ts';
+import { Tensor, allocUnzeroed, ShapeError, sameShape, type Axes, type Storage } from '../tensor.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 
@@ -66,7 +66,7 @@ type Binary = {
 function binary(def: Binary) {
   return <A extends Axes>(a: Tensor<A>, b: Tensor<any>): Tensor<A> => {
     const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShape(a.shape, b.shape, def.name);
-    const out = new Tensor<A>(alloc(a.dtype, shape.reduce((x, y) => x * y, 1)), shape);
+    const out = new Tensor<A>(allocUnzeroed(a.dtype, shape.reduce((x, y) => x * y, 1)), shape);
     const y = out.data, A = a.data, B = b.data;
     const same = sameShape(a.shape, b.shape);
     const sa = same ? [] : broadcastStrides(a.shape, shape);
@@ -96,7 +96,7 @@ const addBroadcast = binary({ name: 'add', f: (a, b) => a + b, da: () => 1, db: 
 /** a + b; written out for equal shapes (every residual connection), broadcasting otherwise. */
 export function add<A extends Axes>(a: Tensor<A>, b: Tensor<any>): Tensor<A> {
   if (!sameShape(a.shape, b.shape)) return addBroadcast(a, b);
-  const y = alloc(a.dtype, a.size);
+  const y = allocUnzeroed(a.dtype, a.size);
   kernels.add(a.data, b.data, y);
   return record(new Tensor<A>(y, a.shape), [a, b], (g) => {
     if (a.requiresGrad) addInto(a.gradBuffer(), g);
@@ -110,7 +110,7 @@ export const div = binary({ name: 'div', f: (a, b) => a / b, da: (_a, b) => 1 / 
 function unary(name: string, f: (x: number) => number, dfdx: (x: number, y: number) => number) {
   return <A extends Axes>(x: Tensor<A>): Tensor<A> => {
     const X = x.data;
-    const y = alloc(x.dtype, x.size);
+    const y = allocUnzeroed(x.dtype, x.size);
     for (let i = 0; i < y.length; i++) y[i] = f(X[i]);
     const out = new Tensor<A>(y, x.shape);
     out.name = name;
@@ -123,7 +123,7 @@ function unary(name: string, f: (x: number) => number, dfdx: (x: number, y: numb
 
 /** relu(x) = max(x, 0); d/dx = [x > 0]. Written out: it follows every BatchNorm. */
 export function relu<A extends Axes>(x: Tensor<A>): Tensor<A> {
-  const y = alloc(x.dtype, x.size);
+  const y = allocUnzeroed(x.dtype, x.size);
   kernels.relu(x.data, y);
   return record(new Tensor<A>(y, x.shape), [x], (g) => kernels.reluBackward(x.data, g, x.gradBuffer()));
 }

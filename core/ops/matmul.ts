@@ -4,7 +4,7 @@
  * - linear: y = x w^T + b (torch.nn.functional.linear).
  * Backward of C = op(A) op(B):  dA = dC op(B)^T,  dB = op(A)^T dC  (transposed back where op is).
  */
-import { Tensor, alloc, ShapeError } from '../tensor.ts';
+import { Tensor, allocUnzeroed, ShapeError } from '../tensor.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 
@@ -19,7 +19,7 @@ export function bmm(a: Tensor<any>, b: Tensor<any>, transA = false, transB = fal
   const [K2, N] = transB ? [bc, br] : [br, bc];
   if (K !== K2) throw new ShapeError(`bmm: inner sizes differ: [${a.shape}]${transA ? 'ᵀ' : ''} x [${b.shape}]${transB ? 'ᵀ' : ''}`);
   const batch = a.size / (ar * ac);
-  const y = alloc(a.dtype, batch * M * N);
+  const y = allocUnzeroed(a.dtype, batch * M * N);
   const gemm = kernels.gemm;
   for (let i = 0; i < batch; i++) {
     gemm(transA, transB, M, N, K, 1, a.data, i * M * K, ac, b.data, i * K * N, bc, 0, y, i * M * N, N);
@@ -51,7 +51,7 @@ export function linear(x: Tensor<any>, w: Tensor, b: Tensor | null): Tensor<['N'
     throw new ShapeError(`linear: x [${x.shape}], weight [${w.shape}]${b ? `, bias [${b.shape}]` : ''} do not fit (want x [N,I], weight [O,I], bias [O])`);
   }
   const gemm = kernels.gemm;
-  const y = alloc(x.dtype, n * outF);
+  const y = allocUnzeroed(x.dtype, n * outF);
   if (b) for (let r = 0; r < n; r++) y.set(b.data, r * outF);
   gemm(false, true, n, outF, inF, 1, x.data, 0, inF, w.data, 0, inF, b ? 1 : 0, y, 0, outF);
   return record(new Tensor<['N', 'O']>(y, [n, outF]), [x, w, b], (g) => {

@@ -13,7 +13,7 @@
  *
  * l2Normalize: y = x / max(‖x‖₂, eps) row-wise; dx = (g − y (y·g)) / ‖x‖ (or g/eps when clamped).
  */
-import { Tensor, alloc, ShapeError, type Axes } from '../tensor.ts';
+import { Tensor, allocUnzeroed, ShapeError, type Axes } from '../tensor.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 
@@ -54,7 +54,7 @@ export function batchNorm<A extends Axes>(x: Tensor<A>, gamma: Tensor, beta: Ten
     scale[c] = gamma.data[c] * invStd[c];
     shift[c] = beta.data[c] - mean[c] * scale[c];
   }
-  const y = alloc(x.dtype, x.size);
+  const y = allocUnzeroed(x.dtype, x.size);
   kernels.batchNormNormalize(layout, x.data, scale, shift, y);
   return record(new Tensor<A>(y, x.shape), [x, gamma, beta], (g) => {
     const sums = new Float64Array(2 * C);
@@ -72,7 +72,7 @@ export function l2Normalize<A extends Axes>(x: Tensor<A>, eps = 1e-12): Tensor<A
   const D = x.shape[x.rank - 1];
   const rows = x.size / D;
   const X = x.data;
-  const y = alloc(x.dtype, x.size);
+  const y = allocUnzeroed(x.dtype, x.size);
   const norms = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;

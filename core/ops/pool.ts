@@ -5,7 +5,7 @@
  * - globalAvgPool: y[n,c] = mean_p x[n,c,p];  dx = dy / (H·W).
  * - gem (generalised mean): y = (mean_p clamp(x, eps)^p)^(1/p) with a trainable scalar p.
  */
-import { Tensor, alloc, ShapeError } from '../tensor.ts';
+import { Tensor, allocUnzeroed, ShapeError } from '../tensor.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 import { convOutputSize } from './conv.ts';
@@ -24,7 +24,7 @@ export function maxPool2d(x: Tensor<any>, attrs: MaxPoolAttrs): Tensor<['N', 'C'
   const [ph, pw] = attrs.padding;
   const Ho = convOutputSize(H, kh, sh, ph);
   const Wo = convOutputSize(W, kw, sw, pw);
-  const y = alloc(x.dtype, N * C * Ho * Wo);
+  const y = allocUnzeroed(x.dtype, N * C * Ho * Wo);
   const argmax = new Int32Array(y.length);
   kernels.maxPool2d({ planes: N * C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo }, x.data, y, argmax);
   return record(new Tensor<['N', 'C', 'H', 'W']>(y, [N, C, Ho, Wo]), [x], (g) => kernels.maxPool2dBackward(g, argmax, x.gradBuffer()));
@@ -35,7 +35,7 @@ export function globalAvgPool(x: Tensor<any>): Tensor<['N', 'C']> {
   const [N, C, H, W] = x.shape;
   const P = H * W;
   const X = x.data;
-  const y = alloc(x.dtype, N * C);
+  const y = allocUnzeroed(x.dtype, N * C);
   for (let r = 0; r < N * C; r++) {
     let s = 0;
     for (let p = 0; p < P; p++) s += X[r * P + p];
@@ -58,7 +58,7 @@ export function gem(x: Tensor<any>, p: Tensor, eps = 1e-6): Tensor<['N', 'C']> {
   const P = H * W;
   const X = x.data;
   const pw = p.data[0];
-  const y = alloc(x.dtype, N * C);
+  const y = allocUnzeroed(x.dtype, N * C);
   const means = new Float64Array(N * C);
   for (let r = 0; r < N * C; r++) {
     let s = 0;

@@ -1,12 +1,12 @@
 /** softmax along the last axis: y_i = e^{x_i - max} / sum_j e^{x_j - max};  dx = y (g - sum(g y)). */
-import { Tensor, alloc, type Axes } from '../tensor.ts';
+import { Tensor, allocUnzeroed, type Axes } from '../tensor.ts';
 import { record } from '../autograd.ts';
 
 export function softmax<A extends Axes>(x: Tensor<A>): Tensor<A> {
   const n = x.shape[x.rank - 1];
   const rows = x.size / n;
   const X = x.data;
-  const y = alloc(x.dtype, x.size);
+  const y = allocUnzeroed(x.dtype, x.size);
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let max = -Infinity;
