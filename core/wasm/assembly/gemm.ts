@@ -7,10 +7,21 @@
  * operands that already live in this module's linear memory (pointers are byte addresses).
  * BLIS's loop nest: for each NC-wide block of op(B)'s columns and each KC-deep slice of K, op(B) is
  * packed into 8-wide column panels; for each MC-tall block of op(A)'s rows, op(A) is packed into
- * 6-tall row panels; a 6 x 8 register tile (12 f32x4 accumulators, relaxed-SIMD multiply-add) then
- * runs over the slice. The packing handles every transpose case, so forward and both backward
- * products run the same micro-kernel. Packed panels are zero-padded, so edge tiles compute a full
- * 6 x 8 tile and store only the part that exists.
+ * row panels 6 or 4 tall; a 6 x 8 register tile (12 f32x4 accumulators, relaxed-SIMD multiply-add)
+ * or a 4 x 8 one (8 accumulators) then runs over the slice. A block's rows are covered by 6-row
+ * tiles and at most two 4-row tiles, so that the output-channel counts of the models (multiples of
+ * 8) waste no rows: M = 8 is two 4-row tiles, 16 is 6 + 6 + 4, 64 is ten 6-row tiles + 4.
+ * When op(A) has at most MC rows, each op(B) panel is packed just before the tiles use it (it stays
+ * in L1) instead of packing the whole block first.
+ *
+ * The packing handles every transpose case with SIMD loads, 4 x 4 transposes and stores, so forward
+ * and both backward products run the same micro-kernels. Packed panels are zero-padded, so edge
+ * tiles compute a full tile and store only the part that exists.
+ *
+ * Every element of C is computed the same way whatever the tiling, the panel order or the split of
+ * the work over threads: per KC-slice of K (in order), a multiply-add chain over k from zero, then
+ * C += alpha · chain. A caller may pack op(A) once for many products with the same A (the
+ * convolutions' weights, `gemmPackA`) and pass it as `packedA`.
  */
 
 const MR = 6;
@@ -24,94 +35,277 @@ export function gemmScratchBytes(): i32 {
   return (MC * KC + NC * KC) << 2;
 }
 
+/** Number of 6-row tiles covering a block of mc rows (the rest is at most two 4-row tiles). */
+// @ts-ignore: decorator
+@inline function sixes(mc: i32): i32 {
+  const q = mc / 6;
+  const r = mc - q * 6;
+  if (r == 0 || r == 3 || r == 4) return q;
+  if (r == 5) return q + 1;
+  return q > 0 ? q - 1 : 0;
+}
+
+/** Rows of a packed block of mc rows, padding included. */
+function tileRows(mc: i32): i32 {
+  const s = sixes(mc);
+  const rest = mc - 6 * s;
+  return 6 * s + (rest <= 0 ? 0 : (rest + 3) & ~3);
+}
+
+/** Rows of the whole packed op(A) of M rows (full MC blocks, then the padded last one). */
+function paddedRows(M: i32): i32 {
+  const full = M / MC;
+  return full * MC + tileRows(M - full * MC);
+}
+
+/** Bytes `gemmPackA` writes for op(A) [M, K]. */
+export function gemmPackedABytes(M: i32, K: i32): i32 {
+  return (paddedRows(M) * K) << 2;
+}
+
+/**
+ * Packs all of op(A) [M, K] for `gemmWithPackedA`: the block of rows ic.. and K-slice pc.. at
+ * float offset pc · paddedRows(M) + ic · kc.
+ */
+export function gemmPackA(transA: i32, M: i32, K: i32, a: usize, lda: i32, dst: usize): void {
+  const Mp = paddedRows(M);
+  for (let pc = 0; pc < K; pc += KC) {
+    const kc = min(KC, K - pc);
+    for (let ic = 0; ic < M; ic += MC) {
+      packABlock(transA, a, lda, ic, pc, min(MC, M - ic), kc, dst + (((pc * Mp) + ic * kc) << 2));
+    }
+  }
+}
+
 export function gemm(
   transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, pack: usize,
+): void {
+  gemmWithPackedA(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, pack, 0);
+}
+
+/** `gemm`, with op(A) already packed by `gemmPackA` at `packedA` (0: pack it here). */
+export function gemmWithPackedA(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32,
+  a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, pack: usize, packedA: usize,
 ): void {
   scaleC(M, N, beta, c, ldc);
   if (M == 0 || N == 0 || K == 0 || alpha == 0) return;
   const packA = pack;
   const packB = pack + ((MC * KC) << 2);
+  const Mp = paddedRows(M);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      packBBlock(transB, b, ldb, pc, jc, kc, nc, packB);
+      if (M <= MC) {
+        // one block of rows: pack each B panel just before its tiles (it stays in L1)
+        let pa = packA;
+        if (packedA) pa = packedA + ((pc * Mp) << 2);
+        else packABlock(transA, a, lda, 0, pc, M, kc, packA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nn = min(NR, nc - jr);
+          packBPanel(transB, b, ldb, pc, jc + jr, kc, nn, packB);
+          tiles(pa, packB, kc, alpha, c + ((jc + jr) << 2), ldc, M, nn);
+        }
+        continue;
+      }
+      for (let jr = 0; jr < nc; jr += NR) {
+        packBPanel(transB, b, ldb, pc, jc + jr, kc, min(NR, nc - jr), packB + ((jr * kc) << 2));
+      }
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
-        packABlock(transA, a, lda, ic, pc, mc, kc, packA);
+        let pa = packA;
+        if (packedA) pa = packedA + (((pc * Mp) + ic * kc) << 2);
+        else packABlock(transA, a, lda, ic, pc, mc, kc, packA);
+        const ci = c + ((ic * ldc) << 2);
         for (let jr = 0; jr < nc; jr += NR) {
-          const pb = packB + ((jr * kc) << 2);
-          const nn = min(NR, nc - jr);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const pa = packA + ((ir * kc) << 2);
-            const cp = c + ((((ic + ir) * ldc) + jc + jr) << 2);
-            microKernel(pa, pb, kc, alpha, cp, ldc, min(MR, mc - ir), nn);
-          }
+          tiles(pa, packB + ((jr * kc) << 2), kc, alpha, ci + ((jc + jr) << 2), ldc, mc, min(NR, nc - jr));
         }
       }
     }
+  }
+}
+
+/** C[0:mc, 0:nn] += alpha · Ablock[mc, kc] · Bpanel[kc, 8]: 6-row tiles, then 4-row tiles. */
+function tiles(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mc: i32, nn: i32): void {
+  const end6 = 6 * sixes(mc);
+  let ir = 0;
+  for (; ir < end6; ir += MR) {
+    microKernel6(pa + ((ir * kc) << 2), pb, kc, alpha, c + ((ir * ldc) << 2), ldc, min(MR, mc - ir), nn);
+  }
+  for (; ir < mc; ir += 4) {
+    microKernel4(pa + ((ir * kc) << 2), pb, kc, alpha, c + ((ir * ldc) << 2), ldc, min(4, mc - ir), nn);
   }
 }
 
 /** C <- beta · C (beta 0 writes zeros, so C may hold anything, NaN included). */
 function scaleC(M: i32, N: i32, beta: f32, c: usize, ldc: i32): void {
   if (beta == 1) return;
+  const bv = f32x4.splat(beta);
   for (let i = 0; i < M; i++) {
     const row = c + ((i * ldc) << 2);
-    if (beta == 0) memory.fill(row, 0, N << 2);
-    else for (let j = 0; j < N; j++) store<f32>(row + (j << 2), load<f32>(row + (j << 2)) * beta);
-  }
-}
-
-/** op(B)[pc:pc+kc, jc:jc+nc] into panels of NR columns: panel p, row k at ((p·kc + k)·NR). */
-function packBBlock(transB: i32, b: usize, ldb: i32, pc: i32, jc: i32, kc: i32, nc: i32, dst: usize): void {
-  for (let jr = 0; jr < nc; jr += NR) {
-    const nn = min(NR, nc - jr);
-    const panel = dst + ((jr * kc) << 2);
-    for (let k = 0; k < kc; k++) {
-      const out = panel + ((k * NR) << 2);
-      if (!transB) {
-        const src = b + ((((pc + k) * ldb) + jc + jr) << 2);
-        if (nn == NR) {
-          v128.store(out, v128.load(src));
-          v128.store(out, v128.load(src, 16), 16);
-        } else {
-          for (let j = 0; j < NR; j++) store<f32>(out + (j << 2), j < nn ? load<f32>(src + (j << 2)) : 0);
-        }
-      } else {
-        const src = b + ((((jc + jr) * ldb) + pc + k) << 2);
-        for (let j = 0; j < NR; j++) store<f32>(out + (j << 2), j < nn ? load<f32>(src + ((j * ldb) << 2)) : 0);
-      }
+    if (beta == 0) {
+      memory.fill(row, 0, N << 2);
+      continue;
     }
+    let j = 0;
+    for (; j + 4 <= N; j += 4) v128.store(row + (j << 2), f32x4.mul(v128.load(row + (j << 2)), bv));
+    for (; j < N; j++) store<f32>(row + (j << 2), load<f32>(row + (j << 2)) * beta);
   }
 }
 
-/** op(A)[ic:ic+mc, pc:pc+kc] into panels of MR rows: panel p, column k at ((p·kc + k)·MR). */
-function packABlock(transA: i32, a: usize, lda: i32, ic: i32, pc: i32, mc: i32, kc: i32, dst: usize): void {
-  for (let ir = 0; ir < mc; ir += MR) {
-    const mm = min(MR, mc - ir);
-    const panel = dst + ((ir * kc) << 2);
-    if (!transA) {
-      for (let i = 0; i < MR; i++) {
-        const src = a + ((((ic + ir + i) * lda) + pc) << 2);
-        for (let k = 0; k < kc; k++) store<f32>(panel + (((k * MR) + i) << 2), i < mm ? load<f32>(src + (k << 2)) : 0);
+// 4 x 4 transposes: rows r0..r3 (4 consecutive k each) to columns (4 rows each, one per k).
+// @ts-ignore: decorator
+@inline function lo01(x: v128, y: v128): v128 { return f32x4.shuffle(x, y, 0, 4, 1, 5); }
+// @ts-ignore: decorator
+@inline function hi01(x: v128, y: v128): v128 { return f32x4.shuffle(x, y, 2, 6, 3, 7); }
+// @ts-ignore: decorator
+@inline function lo64(x: v128, y: v128): v128 { return f32x4.shuffle(x, y, 0, 1, 4, 5); }
+// @ts-ignore: decorator
+@inline function hi64(x: v128, y: v128): v128 { return f32x4.shuffle(x, y, 2, 3, 6, 7); }
+
+/**
+ * Stores the 4 x 4 transpose of rows r0..r3 at out, out + stride, out + 2·stride, out + 3·stride
+ * (bytes): the vector at out + q·stride holds element q of each row.
+ */
+// @ts-ignore: decorator
+@inline function storeTransposed(out: usize, stride: usize, r0: v128, r1: v128, r2: v128, r3: v128): void {
+  const t0 = lo01(r0, r1), t1 = lo01(r2, r3), t2 = hi01(r0, r1), t3 = hi01(r2, r3);
+  v128.store(out, lo64(t0, t1));
+  v128.store(out + stride, hi64(t0, t1));
+  v128.store(out + 2 * stride, lo64(t2, t3));
+  v128.store(out + 3 * stride, hi64(t2, t3));
+}
+
+/** op(B)[pc:pc+kc, j0:j0+nn] as one panel of NR columns (zero-padded): row k at (k·NR). */
+function packBPanel(transB: i32, b: usize, ldb: i32, pc: i32, j0: i32, kc: i32, nn: i32, out: usize): void {
+  if (!transB) {
+    let src = b + ((pc * ldb + j0) << 2);
+    const step = (ldb << 2) as usize;
+    if (nn == NR) {
+      for (let k = 0; k < kc; k++) {
+        v128.store(out, v128.load(src));
+        v128.store(out, v128.load(src, 16), 16);
+        src += step;
+        out += NR << 2;
       }
     } else {
       for (let k = 0; k < kc; k++) {
-        const src = a + ((((pc + k) * lda) + ic + ir) << 2);
-        const out = panel + ((k * MR) << 2);
-        for (let i = 0; i < MR; i++) store<f32>(out + (i << 2), i < mm ? load<f32>(src + (i << 2)) : 0);
+        for (let j = 0; j < NR; j++) store<f32>(out + (j << 2), j < nn ? load<f32>(src + (j << 2)) : 0);
+        src += step;
+        out += NR << 2;
       }
+    }
+    return;
+  }
+  // op(B) = Bᵀ: column j of the panel is row j0 + j of B, contiguous in k
+  const src = b + ((j0 * ldb + pc) << 2);
+  const ld = (ldb << 2) as usize;
+  if (nn == NR) {
+    let k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      const s = src + (k << 2);
+      const o = out + ((k * NR) << 2);
+      storeTransposed(o, NR << 2, v128.load(s), v128.load(s + ld), v128.load(s + 2 * ld), v128.load(s + 3 * ld));
+      storeTransposed(o + 16, NR << 2, v128.load(s + 4 * ld), v128.load(s + 5 * ld), v128.load(s + 6 * ld), v128.load(s + 7 * ld));
+    }
+    for (; k < kc; k++) {
+      const o = out + ((k * NR) << 2);
+      for (let j = 0; j < NR; j++) store<f32>(o + (j << 2), load<f32>(src + <usize>j * ld + (k << 2)));
+    }
+    return;
+  }
+  for (let k = 0; k < kc; k++) {
+    const o = out + ((k * NR) << 2);
+    for (let j = 0; j < NR; j++) store<f32>(o + (j << 2), j < nn ? load<f32>(src + <usize>j * ld + (k << 2)) : 0);
+  }
+}
+
+/**
+ * op(A)[ic:ic+mc, pc:pc+kc] into row panels (6-row tiles, then 4-row ones, as `tiles` runs them):
+ * the panel of rows ir.. starts at float ir·kc and holds column k at k·height.
+ */
+function packABlock(transA: i32, a: usize, lda: i32, ic: i32, pc: i32, mc: i32, kc: i32, dst: usize): void {
+  const end6 = 6 * sixes(mc);
+  let ir = 0;
+  for (; ir < end6; ir += MR) packAPanel(transA, a, lda, ic + ir, pc, min(MR, mc - ir), MR, kc, dst + ((ir * kc) << 2));
+  for (; ir < mc; ir += 4) packAPanel(transA, a, lda, ic + ir, pc, min(4, mc - ir), 4, kc, dst + ((ir * kc) << 2));
+}
+
+/** op(A)[i0:i0+mm, pc:pc+kc] as one panel of h rows (6 or 4; zero-padded past mm). */
+function packAPanel(transA: i32, a: usize, lda: i32, i0: i32, pc: i32, mm: i32, h: i32, kc: i32, out: usize): void {
+  const ld = (lda << 2) as usize;
+  if (transA) {
+    // op(A) = Aᵀ: column k of the panel is row pc + k of A, contiguous in i
+    let src = a + ((pc * lda + i0) << 2);
+    if (mm == h) {
+      if (h == 4) {
+        for (let k = 0; k < kc; k++) { v128.store(out, v128.load(src)); src += ld; out += 16; }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          v128.store(out, v128.load(src));
+          store<u64>(out, load<u64>(src, 16), 16);
+          src += ld;
+          out += 24;
+        }
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let i = 0; i < h; i++) store<f32>(out + (i << 2), i < mm ? load<f32>(src + (i << 2)) : 0);
+        src += ld;
+        out += h << 2;
+      }
+    }
+    return;
+  }
+  // row i of the panel is row i0 + i of A, contiguous in k
+  const src = a + ((i0 * lda + pc) << 2);
+  const stride = (h << 2) as usize;
+  let k = 0;
+  if (mm == h) {
+    for (; k + 4 <= kc; k += 4) {
+      const s = src + (k << 2);
+      const o = out + ((k * h) << 2);
+      storeTransposed(o, stride, v128.load(s), v128.load(s + ld), v128.load(s + 2 * ld), v128.load(s + 3 * ld));
+      if (h == 6) {
+        const r4 = v128.load(s + 4 * ld), r5 = v128.load(s + 5 * ld);
+        const l = lo01(r4, r5), u = hi01(r4, r5);
+        v128.store64_lane(o, l, 0, 16);
+        v128.store64_lane(o + stride, l, 1, 16);
+        v128.store64_lane(o + 2 * stride, u, 0, 16);
+        v128.store64_lane(o + 3 * stride, u, 1, 16);
+      }
+    }
+  }
+  for (; k < kc; k++) {
+    const o = out + ((k * h) << 2);
+    for (let i = 0; i < h; i++) store<f32>(o + (i << 2), i < mm ? load<f32>(src + <usize>i * ld + (k << 2)) : 0);
+  }
+}
+
+/** Scratch for an edge tile's results (up to 6 x 8). */
+const edge = memory.data(MR * NR * 4, 16);
+
+/** C[0:mm, 0:nn] += the first mm rows and nn columns of the tile in `edge` (already times alpha). */
+function addEdge(c: usize, ldc: i32, mm: i32, nn: i32): void {
+  for (let i = 0; i < mm; i++) {
+    const row = c + ((i * ldc) << 2);
+    const e = edge + ((i * NR) << 2);
+    if (nn == NR) {
+      v128.store(row, f32x4.add(v128.load(row), v128.load(e)));
+      v128.store(row, f32x4.add(v128.load(row, 16), v128.load(e, 16)), 16);
+      continue;
+    }
+    for (let j = 0; j < nn; j++) {
+      const p = row + (j << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(e + (j << 2)));
     }
   }
 }
 
-/** Scratch for an edge tile's 6 x 8 results. */
-const edge = memory.data(MR * NR * 4, 16);
-
 /** C[0:mm, 0:nn] += alpha · Apanel[6, kc] · Bpanel[kc, 8]. */
-function microKernel(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
+function microKernel6(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -152,13 +346,42 @@ function microKernel(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: i
   v128.store(edge, f32x4.mul(c30, al), 96); v128.store(edge, f32x4.mul(c31, al), 112);
   v128.store(edge, f32x4.mul(c40, al), 128); v128.store(edge, f32x4.mul(c41, al), 144);
   v128.store(edge, f32x4.mul(c50, al), 160); v128.store(edge, f32x4.mul(c51, al), 176);
-  for (let i = 0; i < mm; i++) {
-    const row = c + ((i * ldc) << 2);
-    for (let j = 0; j < nn; j++) {
-      const p = row + (j << 2);
-      store<f32>(p, load<f32>(p) + load<f32>(edge + (((i * NR) + j) << 2)));
-    }
+  addEdge(c, ldc, mm, nn);
+}
+
+/** C[0:mm, 0:nn] += alpha · Apanel[4, kc] · Bpanel[kc, 8]. */
+function microKernel4(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = f32x4.relaxed_madd(a, b0, c00); c01 = f32x4.relaxed_madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = f32x4.relaxed_madd(a, b0, c10); c11 = f32x4.relaxed_madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = f32x4.relaxed_madd(a, b0, c20); c21 = f32x4.relaxed_madd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = f32x4.relaxed_madd(a, b0, c30); c31 = f32x4.relaxed_madd(a, b1, c31);
+    pa += 16;
+    pb += NR << 2;
   }
+  const al = f32x4.splat(alpha);
+  if (mm == 4 && nn == NR) {
+    addRow(c, al, c00, c01);
+    addRow(c + ((ldc) << 2), al, c10, c11);
+    addRow(c + ((2 * ldc) << 2), al, c20, c21);
+    addRow(c + ((3 * ldc) << 2), al, c30, c31);
+    return;
+  }
+  v128.store(edge, f32x4.mul(c00, al)); v128.store(edge, f32x4.mul(c01, al), 16);
+  v128.store(edge, f32x4.mul(c10, al), 32); v128.store(edge, f32x4.mul(c11, al), 48);
+  v128.store(edge, f32x4.mul(c20, al), 64); v128.store(edge, f32x4.mul(c21, al), 80);
+  v128.store(edge, f32x4.mul(c30, al), 96); v128.store(edge, f32x4.mul(c31, al), 112);
+  addEdge(c, ldc, mm, nn);
 }
 
 // @ts-ignore: decorator
