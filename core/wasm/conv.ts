@@ -22,7 +22,8 @@ export function convForwardRange(g: ConvGeometry, x: Float32Array, w: Float32Arr
   const bp = b ? arena.put(b, 0, g.O) : 0;
   const yp = arena.take((n1 - n0) * ys);
   const cols = arena.take(colsFloats(g, CK));
-  k.convForward(xp, wp, bp, b ? 1 : 0, n1 - n0, g.C, g.H, g.W, g.O, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo, yp, cols, pack);
+  const packedW = arena.take(k.gemmPackedABytes(g.O, CK) / 4);
+  k.convForward(xp, wp, bp, b ? 1 : 0, n1 - n0, g.C, g.H, g.W, g.O, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo, yp, cols, pack, packedW);
   arena.get(yp, 1, (n1 - n0) * ys, 0, y, n0 * ys);
 }
 
@@ -46,6 +47,7 @@ export function convBackpropInputRange(g: ConvGeometry, w: Float32Array, dy: Flo
   const dyp = arena.put(dy, n0 * ys, (n1 - n0) * ys);
   const dxp = arena.put(dx, n0 * xs, (n1 - n0) * xs);
   const cols = arena.take(colsFloats(g, CK));
-  k.convBackpropInput(wp, dyp, n1 - n0, g.C, g.H, g.W, g.O, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo, dxp, cols, pack);
+  const packedW = arena.take(k.gemmPackedABytes(CK, g.O) / 4);
+  k.convBackpropInput(wp, dyp, n1 - n0, g.C, g.H, g.W, g.O, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo, dxp, cols, pack, packedW);
   arena.get(dxp, 1, (n1 - n0) * xs, 0, dx, n0 * xs);
 }

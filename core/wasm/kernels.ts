@@ -28,15 +28,16 @@ export interface WasmExports {
   gemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number,
     a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, pack: number): void;
   gemmScratchBytes(): number;
+  gemmPackedABytes(M: number, K: number): number;
   convForward(x: number, w: number, b: number, hasBias: number, count: number,
     C: number, H: number, W: number, O: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
-    Ho: number, Wo: number, y: number, cols: number, pack: number): void;
+    Ho: number, Wo: number, y: number, cols: number, pack: number, packedW: number): void;
   convBackpropFilter(x: number, dy: number, N: number,
     C: number, H: number, W: number, O: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
     Ho: number, Wo: number, r0: number, r1: number, dw: number, cols: number, pack: number): void;
   convBackpropInput(w: number, dy: number, count: number,
     C: number, H: number, W: number, O: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number,
-    Ho: number, Wo: number, dx: number, cols: number, pack: number): void;
+    Ho: number, Wo: number, dx: number, cols: number, pack: number, packedW: number): void;
   relu(x: number, y: number, n: number): void;
   reluBackward(x: number, dy: number, dx: number, n: number): void;
   add(a: number, b: number, y: number, n: number): void;

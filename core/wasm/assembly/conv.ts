@@ -7,9 +7,11 @@
  *   dW:       dw[:, r0:r1] += dy[n] · cols[r0:r1, :]ᵀ        (rows r0..r1 of cols only: threads split them)
  *   dX:       dx[n] += col2im(wᵀ · dy[n])
  *
- * A 1x1 convolution with stride 1 and no padding skips im2col: cols is x[n] itself.
+ * A 1x1 convolution with stride 1 and no padding skips im2col: cols is x[n] itself. The weights
+ * are packed for the GEMM once per call (at `packedW`, `gemmPackedABytes(O, CK)` bytes), not once per
+ * image; the numbers are those of a plain `gemm` call per image.
  */
-import { gemm } from './gemm';
+import { gemm, gemmPackA, gemmWithPackedA } from './gemm';
 
 /**
  * Output columns ox in [insideFrom, insideTo) read input column ox·sw − pw + j inside [0, W):
@@ -45,7 +47,15 @@ function im2colRows(x: usize, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32
       if (sw == 1) {
         memory.copy(dst + (oxLo << 2), src + ((oxLo - pw + j) << 2), (oxHi - oxLo) << 2);
       } else {
-        for (let ox = oxLo; ox < oxHi; ox++) store<f32>(dst + (ox << 2), load<f32>(src + ((ox * sw - pw + j) << 2)));
+        let ox = oxLo;
+        if (sw == 2) {
+          // even lanes of two loads; the last load of the loop ends before the next column read
+          for (; ox + 4 < oxHi; ox += 4) {
+            const s = src + ((ox * 2 - pw + j) << 2);
+            v128.store(dst + (ox << 2), f32x4.shuffle(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
+          }
+        }
+        for (; ox < oxHi; ox++) store<f32>(dst + (ox << 2), load<f32>(src + ((ox * sw - pw + j) << 2)));
       }
       if (oxHi < Wo) memory.fill(dst + (oxHi << 2), 0, (Wo - oxHi) << 2);
     }
@@ -84,18 +94,22 @@ function isDirect(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
 /** y [count, O, Ho, Wo] = conv(x [count, C, H, W], w [O, C, kh, kw]) (+ b [O] if hasBias). */
 export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i32,
   C: i32, H: i32, W: i32, O: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, Ho: i32, Wo: i32,
-  y: usize, cols: usize, pack: usize): void {
+  y: usize, cols: usize, pack: usize, packedW: usize): void {
   const P = Ho * Wo;
   const CK = C * kh * kw;
   const direct = isDirect(kh, kw, sh, sw, ph, pw);
+  if (count > 0) gemmPackA(0, O, CK, w, CK, packedW);
   for (let n = 0; n < count; n++) {
     const xn = x + ((n * C * H * W) << 2);
     const yn = y + ((n * O * P) << 2);
     if (hasBias) {
       for (let o = 0; o < O; o++) {
         const v = load<f32>(b + (o << 2));
+        const vv = f32x4.splat(v);
         const row = yn + ((o * P) << 2);
-        for (let p = 0; p < P; p++) store<f32>(row + (p << 2), v);
+        let p = 0;
+        for (; p + 4 <= P; p += 4) v128.store(row + (p << 2), vv);
+        for (; p < P; p++) store<f32>(row + (p << 2), v);
       }
     }
     let src = xn;
@@ -103,7 +117,7 @@ export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i
       im2colRows(xn, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, 0, CK, cols);
       src = cols;
     }
-    gemm(0, 0, O, P, CK, 1, w, CK, src, P, hasBias ? 1 : 0, yn, P, pack);
+    gemmWithPackedA(0, 0, O, P, CK, 1, w, CK, src, P, hasBias ? 1 : 0, yn, P, pack, packedW);
   }
 }
 
@@ -128,17 +142,18 @@ export function convBackpropFilter(x: usize, dy: usize, N: i32,
 /** dx [count, C, H, W] += col2im(wᵀ · dy[n]) per image. */
 export function convBackpropInput(w: usize, dy: usize, count: i32,
   C: i32, H: i32, W: i32, O: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, Ho: i32, Wo: i32,
-  dx: usize, cols: usize, pack: usize): void {
+  dx: usize, cols: usize, pack: usize, packedW: usize): void {
   const P = Ho * Wo;
   const CK = C * kh * kw;
   const direct = isDirect(kh, kw, sh, sw, ph, pw);
+  if (count > 0) gemmPackA(1, CK, O, w, CK, packedW);
   for (let n = 0; n < count; n++) {
     const dxn = dx + ((n * C * H * W) << 2);
     const dyn = dy + ((n * O * P) << 2);
     if (direct) {
-      gemm(1, 0, C, P, O, 1, w, CK, dyn, P, 1, dxn, P, pack);
+      gemmWithPackedA(1, 0, C, P, O, 1, w, CK, dyn, P, 1, dxn, P, pack, packedW);
     } else {
-      gemm(1, 0, CK, P, O, 1, w, CK, dyn, P, 0, cols, P, pack);
+      gemmWithPackedA(1, 0, CK, P, O, 1, w, CK, dyn, P, 0, cols, P, pack, packedW);
       col2imAdd(cols, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, dxn);
     }
   }
