@@ -20,50 +20,18 @@ export type Axes = readonly string[];
 /** Tensors from this many values up live in shared memory, so GEMM worker threads can read them. */
 const SHARED_FROM = 4096;
 
-/** Zeroed storage; large buffers are SharedArrayBuffer-backed (see core/gemm-parallel.ts). */
-export function alloc(dtype: DType, n: number): Storage {
-  if (scope && n >= RECYCLE_FROM) {
-    const reused = pool.get(poolKey(dtype, n))?.pop();
-    const out = reused ? reused.fill(0) : freshStorage(dtype, n);
-    scope.push(out);
-    return out;
-  }
-  return freshStorage(dtype, n);
-}
-
-/**
- * Storage for a kernel that writes every element: a recycled buffer comes as it was left (not
- * zeroed again), a fresh one zeroed, and under `setRecycling('poison')` every element is NaN, so a
- * kernel that misses one shows it.
- */
-export function allocUnzeroed(dtype: DType, n: number): Storage {
-  if (recyclingMode === 'poison') return freshStorage(dtype, n).fill(NaN);
-  if (scope && n >= RECYCLE_FROM) {
-    const out = pool.get(poolKey(dtype, n))?.pop() ?? freshStorage(dtype, n);
-    scope.push(out);
-    return out;
-  }
-  return freshStorage(dtype, n);
-}
-
-function freshStorage(dtype: DType, n: number): Storage {
-  const bytes = dtype === 'float32' ? 4 : 8;
-  const buffer = n >= SHARED_FROM ? new SharedArrayBuffer(n * bytes) : new ArrayBuffer(n * bytes);
-  return dtype === 'float32' ? new Float32Array(buffer as ArrayBuffer) : new Float64Array(buffer as ArrayBuffer);
-}
-
 /**
  * Storage recycling. Fresh memory is slow here (its first touch costs 6-90x a warm write, DESIGN.md):
  * a training step of the default model spent more time allocating and first-touching its
  * activations and gradients than in its ReLU, add and BatchNorm kernels. Inside `recycling(fn)`
- * every buffer `alloc` hands out is taken back when fn returns, and the next scope reuses it
- * (zeroed again). So fn must keep nothing it allocated: the training loop wraps one iteration
- * (forward, loss, backward, Adam, memory update: parameters, their Adam state, BatchNorm's running
- * statistics and the memory are all allocated outside and updated in place), and feature
- * extraction one batch, whose features are copied out before the scope ends. If fn throws, its
- * buffers are left to the garbage collector. `setRecycling('poison')` fills taken-back buffers
- * with NaN instead of reusing them: the test that nothing outlives its scope
- * (spec/train-e2e.test.ts).
+ * every buffer `alloc` hands out is taken back when fn returns, and the next scope reuses it. So fn
+ * must keep nothing it allocated: the training loop wraps one iteration (forward, loss, backward,
+ * Adam, memory update: parameters, their Adam state, BatchNorm's running statistics and the memory
+ * are all allocated outside and updated in place), and feature extraction one batch, whose
+ * features are copied out before the scope ends. If fn throws, its buffers are left to the garbage
+ * collector. `setRecycling('poison')` fills taken-back buffers with NaN instead of reusing them, and
+ * hands out `allocUnzeroed` buffers full of NaN: spec/train-e2e.test.ts trains that way and gets
+ * the same numbers, so nothing outlives its scope and every kernel writes its whole output.
  */
 let scope: Storage[] | null = null;
 /** Buffers taken back from the last scope, by dtype and length; what a scope does not reuse is dropped at its end. */
@@ -73,6 +41,35 @@ let recyclingMode: 'on' | 'off' | 'poison' = 'on';
 const RECYCLE_FROM = 1024;
 
 const poolKey = (dtype: DType, n: number) => `${dtype}:${n}`;
+
+/** Zeroed storage; large buffers are SharedArrayBuffer-backed (see core/gemm-parallel.ts). */
+export function alloc(dtype: DType, n: number): Storage {
+  return takeRecycled(dtype, n)?.fill(0) ?? tracked(freshStorage(dtype, n));
+}
+
+/** Storage for a kernel that writes every element: a recycled buffer comes as it was left (see above). */
+export function allocUnzeroed(dtype: DType, n: number): Storage {
+  if (recyclingMode === 'poison') return tracked(freshStorage(dtype, n).fill(NaN));
+  return takeRecycled(dtype, n) ?? tracked(freshStorage(dtype, n));
+}
+
+function takeRecycled(dtype: DType, n: number): Storage | undefined {
+  if (!scope || n < RECYCLE_FROM) return undefined;
+  const s = pool.get(poolKey(dtype, n))?.pop();
+  if (s) scope.push(s);
+  return s;
+}
+
+function tracked(s: Storage): Storage {
+  if (scope && s.length >= RECYCLE_FROM) scope.push(s);
+  return s;
+}
+
+function freshStorage(dtype: DType, n: number): Storage {
+  const bytes = dtype === 'float32' ? 4 : 8;
+  const buffer = n >= SHARED_FROM ? new SharedArrayBuffer(n * bytes) : new ArrayBuffer(n * bytes);
+  return dtype === 'float32' ? new Float32Array(buffer as ArrayBuffer) : new Float64Array(buffer as ArrayBuffer);
+}
 
 export function setRecycling(mode: 'on' | 'off' | 'poison'): void {
   recyclingMode = mode;
