@@ -24,6 +24,25 @@ function insideTo(last: i32, sw: i32, Wo: i32, from: i32): i32 {
   return last < 0 ? from : max(from, min(Wo, last / sw + 1));
 }
 
+/**
+ * Short runs of floats are zeroed, copied and added with SIMD loops here: memory.fill and
+ * memory.copy are calls out of the module in V8, which cost more than the few floats of a row.
+ */
+// @ts-ignore: decorator
+@inline function zeroFloats(dst: usize, n: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (i << 2), z);
+  for (; i < n; i++) store<f32>(dst + (i << 2), 0);
+}
+
+// @ts-ignore: decorator
+@inline function copyFloats(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (i << 2), v128.load(src + (i << 2)));
+  for (; i < n; i++) store<f32>(dst + (i << 2), load<f32>(src + (i << 2)));
+}
+
 /** im2col rows r0..r1 of image x [C, H, W] into cols [(r1 − r0), Ho·Wo]. */
 function im2colRows(x: usize, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
   Ho: i32, Wo: i32, r0: i32, r1: i32, cols: usize): void {
@@ -39,17 +58,17 @@ function im2colRows(x: usize, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32
       const y = oy * sh - ph + i;
       const dst = row + ((oy * Wo) << 2);
       if (y < 0 || y >= H) {
-        memory.fill(dst, 0, Wo << 2);
+        zeroFloats(dst, Wo);
         continue;
       }
       const src = x + (((c * H + y) * W) << 2);
-      if (oxLo > 0) memory.fill(dst, 0, oxLo << 2);
+      zeroFloats(dst, oxLo);
       if (sw == 1) {
-        memory.copy(dst + (oxLo << 2), src + ((oxLo - pw + j) << 2), (oxHi - oxLo) << 2);
+        copyFloats(dst + (oxLo << 2), src + ((oxLo - pw + j) << 2), oxHi - oxLo);
       } else {
         let ox = oxLo;
         if (sw == 2) {
-          // even lanes of two loads; the last load of the loop ends before the next column read
+          // even lanes of two loads; the loop's last load ends before the next column read
           for (; ox + 4 < oxHi; ox += 4) {
             const s = src + ((ox * 2 - pw + j) << 2);
             v128.store(dst + (ox << 2), f32x4.shuffle(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
@@ -57,12 +76,12 @@ function im2colRows(x: usize, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32
         }
         for (; ox < oxHi; ox++) store<f32>(dst + (ox << 2), load<f32>(src + ((ox * sw - pw + j) << 2)));
       }
-      if (oxHi < Wo) memory.fill(dst + (oxHi << 2), 0, (Wo - oxHi) << 2);
+      zeroFloats(dst + (oxHi << 2), Wo - oxHi);
     }
   }
 }
 
-/** dx [C, H, W] += col2im(cols [CK, Ho·Wo]). */
+/** dx [C, H, W] += col2im(cols [CK, Ho·Wo]); every element receives its terms in the order of r, oy. */
 function col2imAdd(cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
   Ho: i32, Wo: i32, dx: usize): void {
   const P = Ho * Wo;
@@ -79,7 +98,27 @@ function col2imAdd(cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i3
       if (y < 0 || y >= H) continue;
       const dst = dx + (((c * H + y) * W) << 2);
       const src = row + ((oy * Wo) << 2);
-      for (let ox = oxLo; ox < oxHi; ox++) {
+      let ox = oxLo;
+      if (sw == 1) {
+        const d = dst + ((j - pw) << 2);
+        for (; ox + 4 <= oxHi; ox += 4) {
+          const p = d + (ox << 2);
+          v128.store(p, f32x4.add(v128.load(p), v128.load(src + (ox << 2))));
+        }
+      } else if (sw == 2) {
+        // add into the even lanes of two vectors, keep the odd ones as they are; the loop's last
+        // vector ends before the next column written
+        for (; ox + 4 < oxHi; ox += 4) {
+          const p = dst + ((ox * 2 - pw + j) << 2);
+          const v = v128.load(src + (ox << 2));
+          const d0 = v128.load(p), d1 = v128.load(p, 16);
+          const s0 = f32x4.add(d0, f32x4.shuffle(v, v, 0, 0, 1, 1));
+          const s1 = f32x4.add(d1, f32x4.shuffle(v, v, 2, 2, 3, 3));
+          v128.store(p, f32x4.shuffle(s0, d0, 0, 5, 2, 7));
+          v128.store(p, f32x4.shuffle(s1, d1, 0, 5, 2, 7), 16);
+        }
+      }
+      for (; ox < oxHi; ox++) {
         const p = dst + ((ox * sw - pw + j) << 2);
         store<f32>(p, load<f32>(p) + load<f32>(src + (ox << 2)));
       }

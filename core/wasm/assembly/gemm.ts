@@ -146,7 +146,11 @@ function scaleC(M: i32, N: i32, beta: f32, c: usize, ldc: i32): void {
   for (let i = 0; i < M; i++) {
     const row = c + ((i * ldc) << 2);
     if (beta == 0) {
-      memory.fill(row, 0, N << 2);
+      // a loop, not memory.fill: that is a call out of the module in V8, slow for short rows
+      const z = f32x4.splat(0);
+      let j = 0;
+      for (; j + 4 <= N; j += 4) v128.store(row + (j << 2), z);
+      for (; j < N; j++) store<f32>(row + (j << 2), 0);
       continue;
     }
     let j = 0;
