@@ -1,10 +1,11 @@
 /**
- * The wasm conv kernels' own code paths (SIMD im2col at stride 2 with its scalar edges, weights
- * packed once per call, direct 1x1) against the cpu conv kernels of core/kernels/conv.ts run with
- * the wasm GEMM: the same algorithm and summation order, so the numbers must agree bit for bit, on
- * random geometries (kernel 1..7, stride 1..3, padding 0..3, any channel counts, widths around the
- * 4-wide vector loop) and at the tiny model's real shapes. (spec/kernels/conv.test.ts checks both
- * against the definition of a convolution, spec/kernels/gemm*.test.ts the GEMM.)
+ * The wasm conv kernels' own code paths (the forward's implicit GEMM over stride-phase planes, SIMD
+ * im2col at stride 2 with its scalar edges, weights packed once per call, direct 1x1) against the
+ * cpu conv kernels of core/kernels/conv.ts run with the wasm GEMM: the same algorithm and summation
+ * order, so the numbers must agree bit for bit, on random geometries (kernel 1..7, stride 1..3,
+ * padding 0..3, any channel counts, widths around the 4- and 8-wide vector loops), at the tiny
+ * model's real shapes and past the GEMM's row blocks and K-slices. (spec/kernels/conv.test.ts checks
+ * both against the definition of a convolution, spec/kernels/gemm*.test.ts the GEMM.)
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kernels } from '../../core/backend.ts';
@@ -64,5 +65,12 @@ describe('wasm conv kernels equal the cpu conv algorithm on the wasm GEMM, bit f
       [32, 16, 8, 64, 1, 2, 0], [64, 8, 4, 64, 3, 1, 1], [128, 8, 4, 256, 1, 1, 0],
     ];
     for (const [C, H, W, O, k, s, p] of real) expectSame(geometry(2, C, H, W, O, k, k, s, s, p, p), rng, 'tiny');
+  });
+
+  it('with more than 72 output channels and more than 256 im2col rows (several row blocks and K-slices)', () => {
+    const rng = new Rng(23);
+    for (const [C, H, W, O, k, s, p] of [[30, 12, 20, 77, 3, 1, 1], [29, 9, 37, 150, 3, 2, 1], [6, 10, 27, 73, 7, 2, 3]]) {
+      expectSame(geometry(2, C, H, W, O, k, k, s, s, p, p), rng, 'wide');
+    }
   });
 });

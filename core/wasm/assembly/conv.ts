@@ -7,11 +7,15 @@
  *   dW:       dw[:, r0:r1] += dy[n] · cols[r0:r1, :]ᵀ        (rows r0..r1 of cols only: threads split them)
  *   dX:       dx[n] += col2im(wᵀ · dy[n])
  *
- * A 1x1 convolution with stride 1 and no padding skips im2col: cols is x[n] itself. The weights
+ * A 1x1 convolution with stride 1 and no padding skips im2col: cols is x[n] itself. The forward
+ * of other convolutions with output rows at least 8 wide skips im2col too (an implicit GEMM): the
+ * image is copied, zero-padded and split by stride phase (`phasePlanes`, a few percent of im2col's
+ * size), and the GEMM reads each 8-output B panel row where it lies in those planes, through a
+ * table of CK offsets; the sums are the same, so are the numbers. The weights
  * are packed for the GEMM once per call (at `packedW`, `gemmPackedABytes(O, CK)` bytes), not once per
  * image; the numbers are those of a plain `gemm` call per image.
  */
-import { gemm, gemmPackA, gemmWithPackedA } from './gemm';
+import { gemm, gemmIndirectPanel, gemmPackA, gemmWithPackedA } from './gemm';
 
 /**
  * Output columns ox in [insideFrom, insideTo) read input column ox·sw − pw + j inside [0, W):
@@ -138,6 +142,19 @@ export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i
   const CK = C * kh * kw;
   const direct = isDirect(kh, kw, sh, sw, ph, pw);
   if (count > 0) gemmPackA(0, O, CK, w, CK, packedW);
+  // Implicit GEMM (no im2col, no B packing) where output rows are at least one 8-wide panel and the
+  // planes and their offset table fit in the im2col scratch.
+  const Hp = (Ho - 1) * sh + kh;
+  const Wq = ((Wo + 7) & ~7) + (kw - 1) / sw;
+  const planeFloats = sw * C * Hp * Wq;
+  const implicit = !direct && Wo >= 8 && planeFloats + CK <= CK * P;
+  const offsets = cols + (planeFloats << 2);
+  if (implicit) {
+    for (let r = 0; r < CK; r++) {
+      const c = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
+      store<i32>(offsets + (r << 2), (((((j % sw) * C + c) * Hp) + i) * Wq + j / sw) << 2);
+    }
+  }
   for (let n = 0; n < count; n++) {
     const xn = x + ((n * C * H * W) << 2);
     const yn = y + ((n * O * P) << 2);
@@ -151,12 +168,60 @@ export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i
         for (; p < P; p++) store<f32>(row + (p << 2), v);
       }
     }
+    if (implicit) {
+      if (!hasBias) zeroFloats(yn, O * P);
+      phasePlanes(xn, C, H, W, sw, ph, pw, Hp, Wq, cols);
+      for (let oy = 0; oy < Ho; oy++) {
+        for (let ox = 0; ox < Wo; ox += 8) {
+          gemmIndirectPanel(O, CK, 1, packedW, offsets, cols + (((oy * sh * Wq) + ox) << 2), yn + (((oy * Wo) + ox) << 2), P, min(8, Wo - ox));
+        }
+      }
+      continue;
+    }
     let src = xn;
     if (!direct) {
       im2colRows(xn, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, 0, CK, cols);
       src = cols;
     }
     gemmWithPackedA(0, 0, O, P, CK, 1, w, CK, src, P, hasBias ? 1 : 0, yn, P, pack, packedW);
+  }
+}
+
+/**
+ * The zero-padded image x [C, H, W] split by column phase for stride sw: plane φ holds, for each
+ * channel c and padded row yy, the padded columns sw·q + φ (q = 0..Wq−1). Tap (c, i, j) of output
+ * (oy, ox) is then plane j % sw, row oy·sh + i, column ox + j / sw: a B panel row of 8 outputs is
+ * 8 consecutive floats.
+ */
+function phasePlanes(x: usize, C: i32, H: i32, W: i32, sw: i32, ph: i32, pw: i32, Hp: i32, Wq: i32, out: usize): void {
+  for (let f = 0; f < sw; f++) {
+    for (let c = 0; c < C; c++) {
+      for (let yy = 0; yy < Hp; yy++) {
+        const dst = out + ((((f * C + c) * Hp) + yy) * Wq << 2);
+        const y = yy - ph;
+        if (y < 0 || y >= H) {
+          zeroFloats(dst, Wq);
+          continue;
+        }
+        const src = x + (((c * H + y) * W) << 2);
+        // column q reads x column sw·q + f − pw, inside [0, W) for q in [qLo, qHi)
+        const qLo = min(Wq, insideFrom(pw - f, sw, Wq));
+        const qHi = insideTo(W - 1 + pw - f, sw, Wq, qLo);
+        zeroFloats(dst, qLo);
+        let q = qLo;
+        if (sw == 1) {
+          copyFloats(dst + (q << 2), src + ((q + f - pw) << 2), qHi - q);
+          q = qHi;
+        } else if (sw == 2) {
+          for (; q + 4 < qHi; q += 4) {
+            const s = src + ((q * 2 + f - pw) << 2);
+            v128.store(dst + (q << 2), f32x4.shuffle(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
+          }
+        }
+        for (; q < qHi; q++) store<f32>(dst + (q << 2), load<f32>(src + ((q * sw + f - pw) << 2)));
+        zeroFloats(dst + (qHi << 2), Wq - qHi);
+      }
+    }
   }
 }
 

@@ -334,7 +334,13 @@ function microKernel6(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: 
     pa += MR << 2;
     pb += NR << 2;
   }
-  const al = f32x4.splat(alpha);
+  store6(c, ldc, mm, nn, f32x4.splat(alpha), c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+}
+
+/** C[0:mm, 0:nn] += al · the 6 x 8 tile c00..c51. */
+// @ts-ignore: decorator
+@inline function store6(c: usize, ldc: i32, mm: i32, nn: i32, al: v128, c00: v128, c01: v128, c10: v128, c11: v128,
+  c20: v128, c21: v128, c30: v128, c31: v128, c40: v128, c41: v128, c50: v128, c51: v128): void {
   if (mm == MR && nn == NR) {
     addRow(c, al, c00, c01);
     addRow(c + ((ldc) << 2), al, c10, c11);
@@ -373,7 +379,13 @@ function microKernel4(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: 
     pa += 16;
     pb += NR << 2;
   }
-  const al = f32x4.splat(alpha);
+  store4(c, ldc, mm, nn, f32x4.splat(alpha), c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/** C[0:mm, 0:nn] += al · the 4 x 8 tile c00..c31. */
+// @ts-ignore: decorator
+@inline function store4(c: usize, ldc: i32, mm: i32, nn: i32, al: v128, c00: v128, c01: v128, c10: v128, c11: v128,
+  c20: v128, c21: v128, c30: v128, c31: v128): void {
   if (mm == 4 && nn == NR) {
     addRow(c, al, c00, c01);
     addRow(c + ((ldc) << 2), al, c10, c11);
@@ -386,6 +398,88 @@ function microKernel4(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: 
   v128.store(edge, f32x4.mul(c20, al), 64); v128.store(edge, f32x4.mul(c21, al), 80);
   v128.store(edge, f32x4.mul(c30, al), 96); v128.store(edge, f32x4.mul(c31, al), 112);
   addEdge(c, ldc, mm, nn);
+}
+
+/**
+ * Implicit GEMM over one B panel that is not packed: C[0:M, 0:nn] += alpha · op(A) · B, with op(A)
+ * packed by `gemmPackA` and row k of B (8 floats) at base + offsets[k] (i32 byte offsets). Every
+ * element of C is summed as in `gemm` (per KC-slice, in order), so the numbers are those of `gemm`
+ * on the materialised B.
+ */
+export function gemmIndirectPanel(M: i32, K: i32, alpha: f32, packedA: usize, offsets: usize, base: usize,
+  c: usize, ldc: i32, nn: i32): void {
+  const Mp = paddedRows(M);
+  for (let pc = 0; pc < K; pc += KC) {
+    const kc = min(KC, K - pc);
+    for (let ic = 0; ic < M; ic += MC) {
+      const mc = min(MC, M - ic);
+      const pa = packedA + (((pc * Mp) + ic * kc) << 2);
+      const ci = c + ((ic * ldc) << 2);
+      const offs = offsets + (pc << 2);
+      const end6 = 6 * sixes(mc);
+      let ir = 0;
+      for (; ir < end6; ir += MR) {
+        microKernel6i(pa + ((ir * kc) << 2), offs, base, kc, alpha, ci + ((ir * ldc) << 2), ldc, min(MR, mc - ir), nn);
+      }
+      for (; ir < mc; ir += 4) {
+        microKernel4i(pa + ((ir * kc) << 2), offs, base, kc, alpha, ci + ((ir * ldc) << 2), ldc, min(4, mc - ir), nn);
+      }
+    }
+  }
+}
+
+/** `microKernel6` with row k of the B panel at base + offsets[k]. */
+function microKernel6i(pa: usize, offs: usize, base: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const pb = base + <usize>load<i32>(offs);
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = f32x4.relaxed_madd(a, b0, c00); c01 = f32x4.relaxed_madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = f32x4.relaxed_madd(a, b0, c10); c11 = f32x4.relaxed_madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = f32x4.relaxed_madd(a, b0, c20); c21 = f32x4.relaxed_madd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = f32x4.relaxed_madd(a, b0, c30); c31 = f32x4.relaxed_madd(a, b1, c31);
+    a = v128.load32_splat(pa, 16);
+    c40 = f32x4.relaxed_madd(a, b0, c40); c41 = f32x4.relaxed_madd(a, b1, c41);
+    a = v128.load32_splat(pa, 20);
+    c50 = f32x4.relaxed_madd(a, b0, c50); c51 = f32x4.relaxed_madd(a, b1, c51);
+    pa += MR << 2;
+    offs += 4;
+  }
+  store6(c, ldc, mm, nn, f32x4.splat(alpha), c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51);
+}
+
+/** `microKernel4` with row k of the B panel at base + offsets[k]. */
+function microKernel4i(pa: usize, offs: usize, base: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const pb = base + <usize>load<i32>(offs);
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = f32x4.relaxed_madd(a, b0, c00); c01 = f32x4.relaxed_madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = f32x4.relaxed_madd(a, b0, c10); c11 = f32x4.relaxed_madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = f32x4.relaxed_madd(a, b0, c20); c21 = f32x4.relaxed_madd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = f32x4.relaxed_madd(a, b0, c30); c31 = f32x4.relaxed_madd(a, b1, c31);
+    pa += 16;
+    offs += 4;
+  }
+  store4(c, ldc, mm, nn, f32x4.splat(alpha), c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 // @ts-ignore: decorator
