@@ -5,7 +5,8 @@
  *  1. gemm(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc): void
  *     synchronous, host arrays in and out, exactly core/gemm.ts's semantics (float32 arithmetic).
  *     In webgpu mode it runs in a worker (sync-gemm/bridge.ts) so the CPU tensor core can call it
- *     unchanged; in cpu/webasm modes gpu.js runs it synchronously on this thread.
+ *     unchanged, as the tiled WGSL GEMM (gpu/wgsl/gemm.ts) unless `gemm: 'gpujs'` asks for gpu.js's
+ *     naive kernel; in cpu/webasm modes gpu.js runs it synchronously on this thread.
  *  2. Device-resident kernels (async): DeviceArray in, DeviceArray out, no readback between
  *     kernels; `read(a)` is the only readback. Shapes are given explicitly, row-major:
  *       matmul   op(A) [M,K] x op(B) [K,N]                     -> [M,N]
@@ -17,15 +18,22 @@
  *       add, mul, relu, reluBackward, sigmoid, sigmoidBackward (elementwise)
  *     Every result is a fresh DeviceArray: free() it when done (webgpu buffers are not GC'd
  *     promptly enough for training).
+ *     In webgpu mode matmul, bmm and bmmSumBatch (and so the conv products) run the tiled WGSL
+ *     GEMM on gpu.js's device and buffers (unless `gemm: 'gpujs'`), submitted synchronously in
+ *     call order like gpu.js's pipeline kernels. They still accept only what the gpu.js kernels
+ *     accept (2^24 elements per operand, the same refusal), so the three modes take the same calls;
+ *     the WGSL GEMM itself addresses a whole storage binding.
  *
  * describe() -> "webgpu on google swiftshader (SwiftShader driver 5.0.0)" / "webasm (CPU)" / "cpu (CPU)".
- * ranModes: kernel name -> gpu.js mode that actually executed it (tests assert 'webgpu').
+ * ranModes: kernel name -> mode that actually executed it (tests assert 'webgpu'; a WGSL product is
+ * recorded as 'webgpu' under its op name); ranEngines: op name -> 'wgsl' or 'gpujs'.
  */
 import type { Float } from '../core/gemm.ts';
-import { KernelRunner, type GpuMode } from './kernel-runner.ts';
-import { hostGemm, type CompactGemm, type GemmCompute } from './host-gemm.ts';
+import { KernelRunner, checkIndexLimits, type GpuMode } from './kernel-runner.ts';
+import { GPUJS_GEMM_LIMIT, hostGemm, type CompactGemm, type GemmCompute, type GemmLimit } from './host-gemm.ts';
 import { installWebGpu, type SoftwareAdapterPolicy, type WebGpuInstall } from './webgpu-setup.ts';
-import { startSyncGemmBridge, type SyncGemmBridge } from './sync-gemm/bridge.ts';
+import { startSyncGemmBridge, type GemmEngine, type SyncGemmBridge } from './sync-gemm/bridge.ts';
+import { WgslGemm, type BufferResult } from './wgsl/gemm.ts';
 import type { KernelSource } from './kernels/kernel-types.ts';
 import { gemmKernel } from './kernels/gemm.ts';
 import { bmmKernel, bmmSumBatchKernel } from './kernels/batched-matmul.ts';
@@ -37,6 +45,7 @@ import {
 } from './kernels/elementwise.ts';
 
 export type { GpuMode } from './kernel-runner.ts';
+export type { GemmEngine } from './sync-gemm/bridge.ts';
 
 /** A flat float32 array living where the backend keeps data (a GPU buffer in webgpu mode). */
 export interface DeviceArray {
@@ -68,6 +77,12 @@ export interface BatchOpts extends MatOpts {
 export interface GpuBackendOptions {
   /** webgpu only: whether SwiftShader may serve as the adapter (default 'never') */
   software?: SoftwareAdapterPolicy;
+  /** webgpu only: the GEMM for gemm/matmul/bmm/bmmSumBatch, 'wgsl' (tiled, default) or 'gpujs' (naive) */
+  gemm?: GemmEngine;
+  /** webgpu + wgsl only: lower the WGSL GEMM's per-binding limit below the device's (tests) */
+  maxBindingBytes?: number;
+  /** webgpu + wgsl only: lower the WGSL GEMM's workgroups per dispatch axis (tests of the split) */
+  maxWorkgroupsPerDimension?: number;
 }
 
 export function convOutputSize(g: ConvGeometry): { Ho: number; Wo: number } {
@@ -83,14 +98,20 @@ export class GpuBackend {
   private readonly runner: KernelRunner;
   private readonly gemmCompute: GemmCompute;
   private readonly bridge: SyncGemmBridge | null;
+  private readonly wgsl: WgslGemm | null;
+  private readonly gemmLimit: GemmLimit = GPUJS_GEMM_LIMIT;
+  /** op name -> the GEMM engine that ran it ('wgsl' or 'gpujs') */
+  readonly ranEngines = new Map<string, GemmEngine>();
 
-  constructor(mode: GpuMode, install: WebGpuInstall | null, bridge: SyncGemmBridge | null) {
+  constructor(mode: GpuMode, install: WebGpuInstall | null, bridge: SyncGemmBridge | null, wgsl: WgslGemm | null = null) {
     this.mode = mode;
     this.install = install;
     this.bridge = bridge;
+    this.wgsl = wgsl;
     this.runner = new KernelRunner(mode, true);
     if (bridge) {
       this.gemmCompute = bridge.compute;
+      this.gemmLimit = bridge.limit;
     } else {
       const hostRunner = new KernelRunner(mode, false);
       this.gemmCompute = (j: CompactGemm) =>
@@ -118,7 +139,40 @@ export class GpuBackend {
     A: Float, aOff: number, lda: number, B: Float, bOff: number, ldb: number,
     beta: number, C: Float, cOff: number, ldc: number,
   ): void {
-    hostGemm(this.gemmCompute, transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc);
+    hostGemm(this.gemmCompute, transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc, this.gemmLimit);
+    this.ranEngines.set('gemm', this.bridge ? this.bridge.engine : 'gpujs');
+  }
+
+  /** Dispatches the device-resident WGSL GEMM has submitted (0 with gpu.js's); a split product counts each. */
+  get wgslDispatches(): number {
+    return this.wgsl?.dispatches ?? 0;
+  }
+
+  /** The GEMM engine of gemm/matmul/bmm/bmmSumBatch: 'wgsl' or 'gpujs'. */
+  get gemmEngine(): GemmEngine {
+    return this.wgsl ? 'wgsl' : 'gpujs';
+  }
+
+  /**
+   * bmm / bmmSumBatch on the WGSL GEMM: the gpu.js kernel's argument checks first (same calls
+   * accepted in every mode), then one synchronous submission on gpu.js's queue.
+   */
+  private wgslBmm(src: KernelSource, args: unknown[], n: number, a: DeviceArray, b: DeviceArray, g: {
+    batch: number; M: number; N: number; K: number; sA: number; sB: number; o: MatOpts; sum: boolean;
+  }): Promise<DeviceArray> {
+    try {
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`gpu ${src.name}: output length must be a positive integer, got ${n}`);
+      checkIndexLimits(src, n, args);
+      const out = this.wgsl!.bmm(a.handle as BufferResult, b.handle as BufferResult, {
+        name: src.name, M: g.M, N: g.N, K: g.K, batch: g.batch, strideA: g.sA, strideB: g.sB,
+        transA: g.o.transA, transB: g.o.transB, alpha: g.o.alpha ?? 1, sumBatch: g.sum,
+      });
+      this.runner.ranModes.set(src.name, 'webgpu');
+      this.ranEngines.set(src.name, 'wgsl');
+      return Promise.resolve({ length: n, handle: out });
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   private async run(src: KernelSource, n: number, args: unknown[]): Promise<DeviceArray> {
@@ -164,7 +218,10 @@ export class GpuBackend {
     const sB = o.strideB ?? K * N;
     const a = this.h(A, (batch - 1) * sA + M * K, 'bmm A');
     const b = this.h(B, (batch - 1) * sB + K * N, 'bmm B');
-    return this.run(bmmKernel, batch * M * N, [a, b, M, N, K, sA, sB, o.transA ? 1 : 0, o.transB ? 1 : 0, o.alpha ?? 1]);
+    const args = [a, b, M, N, K, sA, sB, o.transA ? 1 : 0, o.transB ? 1 : 0, o.alpha ?? 1];
+    if (this.wgsl) return this.wgslBmm(bmmKernel, args, batch * M * N, A, B, { batch, M, N, K, sA, sB, o, sum: false });
+    this.ranEngines.set('bmm', 'gpujs');
+    return this.run(bmmKernel, batch * M * N, args);
   }
 
   /** sum_b op(A_b) x op(B_b) -> [M, N]. */
@@ -173,7 +230,10 @@ export class GpuBackend {
     const sB = o.strideB ?? K * N;
     const a = this.h(A, (batch - 1) * sA + M * K, 'bmmSumBatch A');
     const b = this.h(B, (batch - 1) * sB + K * N, 'bmmSumBatch B');
-    return this.run(bmmSumBatchKernel, M * N, [a, b, batch, M, N, K, sA, sB, o.transA ? 1 : 0, o.transB ? 1 : 0, o.alpha ?? 1]);
+    const args = [a, b, batch, M, N, K, sA, sB, o.transA ? 1 : 0, o.transB ? 1 : 0, o.alpha ?? 1];
+    if (this.wgsl) return this.wgslBmm(bmmSumBatchKernel, args, M * N, A, B, { batch, M, N, K, sA, sB, o, sum: true });
+    this.ranEngines.set('bmmSumBatch', 'gpujs');
+    return this.run(bmmSumBatchKernel, M * N, args);
   }
 
   private geometryArgs(g: ConvGeometry): number[] {
@@ -268,6 +328,7 @@ export class GpuBackend {
 
   async destroy(): Promise<void> {
     this.runner.destroy();
+    this.wgsl?.destroy();
     if (this.bridge) await this.bridge.close();
   }
 }
@@ -283,6 +344,10 @@ export async function createGpuBackend(mode: GpuMode, opts: GpuBackendOptions = 
   if (mode !== 'webgpu') return new GpuBackend(mode, null, null);
   const software = opts.software ?? 'never';
   const install = await installWebGpu({ software });
-  const bridge = await startSyncGemmBridge(install.software ? 'always' : 'never');
-  return new GpuBackend(mode, install, bridge);
+  const engine = opts.gemm ?? 'wgsl';
+  if (engine !== 'wgsl' && engine !== 'gpujs') throw new Error(`gpu backend: unknown gemm engine '${String(engine)}' (expected wgsl or gpujs)`);
+  const limits = { maxBindingBytes: opts.maxBindingBytes, maxWorkgroupsPerDimension: opts.maxWorkgroupsPerDimension };
+  const bridge = await startSyncGemmBridge(install.software ? 'always' : 'never', { engine, ...limits });
+  const wgsl = engine === 'wgsl' ? await WgslGemm.create(limits) : null;
+  return new GpuBackend(mode, install, bridge, wgsl);
 }

@@ -8,10 +8,11 @@
  * Only the spans of A and B that op() reads are shipped to the kernel, as float32.
  * `compute` runs the kernel on compact operands and returns the compact [M, N] result.
  *
- * The kernel addresses at most MAX_INDEX = 2^24 elements per operand (float32 index arithmetic;
- * kernel-runner.ts refuses more). A product whose spans, output or leading dimensions are larger is
- * computed in blocks of rows x columns of C, each block's op(A) rows and op(B) columns packed
- * compactly ([mb, K] and [K, nb], both <= 2^24 elements) on the host; only K > 2^24 is refused.
+ * The kernel addresses at most `limit.elements` per operand: MAX_INDEX = 2^24 for gpu.js's kernel
+ * (float32 index arithmetic; kernel-runner.ts refuses more), one storage binding for the WGSL GEMM
+ * (gpu/wgsl/gemm.ts). A product whose spans, output or leading dimensions are larger is computed
+ * in blocks of rows x columns of C, each block's op(A) rows and op(B) columns packed compactly
+ * ([mb, K] and [K, nb], both within the limit) on the host; only K past the limit is refused.
  */
 import type { Float } from '../core/gemm.ts';
 import { MAX_INDEX } from './kernel-runner.ts';
@@ -23,6 +24,19 @@ export interface CompactGemm {
 }
 
 export type GemmCompute = (job: CompactGemm) => Float32Array;
+
+/** What one compute call can address: `elements` per operand, and why (for the refusal message). */
+export interface GemmLimit {
+  elements: number;
+  /** e.g. "gpu.js's float32 index arithmetic addresses exactly" */
+  reason: string;
+}
+
+/** gpu.js's gemm kernel: float32 index arithmetic, exact up to 2^24. */
+export const GPUJS_GEMM_LIMIT: GemmLimit = {
+  elements: MAX_INDEX,
+  reason: `2^24 = ${MAX_INDEX}, the longest row gpu.js's float32 index arithmetic addresses exactly`,
+};
 
 function span(X: Float, off: number, rows: number, ld: number, cols: number, what: string): Float32Array {
   const len = rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
@@ -38,6 +52,7 @@ export function hostGemm(
   transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
   A: Float, aOff: number, lda: number, B: Float, bOff: number, ldb: number,
   beta: number, C: Float, cOff: number, ldc: number,
+  limit: GemmLimit = GPUJS_GEMM_LIMIT,
 ): void {
   if (M === 0 || N === 0) return;
   if (K === 0 || alpha === 0) {
@@ -54,8 +69,8 @@ export function hostGemm(
   if (cOff < 0 || cOff + (M - 1) * ldc + N > C.length) {
     throw new Error(`gpu gemm: C needs elements [${cOff}, ${cOff + (M - 1) * ldc + N}) but has length ${C.length}`);
   }
-  if (Math.max(a.length, b.length, M * N, lda, ldb) > MAX_INDEX) {
-    blockedGemm(compute, transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, C, cOff, ldc);
+  if (Math.max(a.length, b.length, M * N, lda, ldb) > limit.elements) {
+    blockedGemm(compute, transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, C, cOff, ldc, limit);
     return;
   }
   let cin: Float32Array;
@@ -79,12 +94,14 @@ export function hostGemm(
 function blockedGemm(
   compute: GemmCompute, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
   a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, C: Float, cOff: number, ldc: number,
+  limit: GemmLimit,
 ): void {
-  if (K > MAX_INDEX) {
-    throw new Error(`gpu gemm: K = ${K} is more than 2^24 = ${MAX_INDEX}, the longest row gpu.js's float32 index arithmetic addresses exactly`);
+  const L = limit.elements;
+  if (K > L) {
+    throw new Error(`gpu gemm: K = ${K} is more than ${limit.reason}`);
   }
-  const nb = Math.min(N, Math.floor(MAX_INDEX / K));
-  const mb = Math.min(M, Math.floor(MAX_INDEX / K), Math.floor(MAX_INDEX / nb));
+  const nb = Math.min(N, Math.floor(L / K));
+  const mb = Math.min(M, Math.floor(L / K), Math.floor(L / nb));
   for (let i0 = 0; i0 < M; i0 += mb) {
     const m = Math.min(mb, M - i0);
     const pa = new Float32Array(m * K);

@@ -1,0 +1,334 @@
+/// <reference types="@webgpu/types" />
+/**
+ * WgslGemm: the tiled WGSL GEMM (gemm-shader.ts) dispatched on gpu.js's own WebGPU device, so its
+ * results and gpu.js's pipeline results are the same kind of object and flow into each other:
+ *
+ *   const g = await WgslGemm.create()             // gpu.js's WebGPUContext: same device, same queue
+ *   await g.gemm(job)                             // host arrays: core/gemm.ts's compact contract
+ *                                                 //   (host-gemm.ts's CompactGemm), result read back
+ *   g.bmm(A, B, {...})                            // device-resident: gpu.js WebGPUBufferResults in,
+ *                                                 //   a new WebGPUBufferResult out (no readback)
+ *
+ * Ordering: every dispatch is encoded and submitted synchronously on the device's one queue, as
+ * gpu.js's pipeline kernels are once built, so a WGSL product and the gpu.js kernels before and
+ * after it run in call order; only readback (mapAsync) is asynchronous.
+ *
+ * Limits, refused before anything is encoded, naming the kernel and the size:
+ *   - every operand and the output must fit one storage binding (the device's
+ *     maxStorageBufferBindingSize, all of it requested by gpu.js's context), which also keeps every
+ *     u32 element index exact (it is < 2^32 / 4 on any device whose limit is below 16 GiB, and an
+ *     explicit 2^32 - 1 element cap covers the rest);
+ *   - workgroup counts past maxComputeWorkgroupsPerDimension are split into several dispatches.
+ * `maxBindingBytes` and `maxWorkgroupsPerDimension` (options) lower the device's limits, for tests.
+ */
+import { createRequire } from 'node:module';
+import { PARAM, PARAM_WORDS, TILE_LARGE, TILE_SHORT, gemmShader, type TileConfig } from './gemm-shader.ts';
+import type { CompactGemm } from '../host-gemm.ts';
+
+// WebGPU flag values (the spec's; used as numbers so nothing depends on installed globals)
+const USAGE_MAP_READ = 0x0001;
+const USAGE_COPY_SRC = 0x0004;
+const USAGE_COPY_DST = 0x0008;
+const USAGE_UNIFORM = 0x0040;
+const USAGE_STORAGE = 0x0080;
+const MAP_READ = 0x0001;
+
+/** Largest u32 element index + 1. */
+const U32_ELEMENTS = 2 ** 32 - 1;
+
+/** gpu.js's shared WebGPU context ({ adapter, device, isLost }) and its pipeline result class. */
+interface GpuJsContext { adapter: GPUAdapter; device: GPUDevice; isLost: boolean }
+export interface BufferResult {
+  buffer: GPUBuffer;
+  output: number[];
+  context: GpuJsContext;
+  _deleted?: boolean;
+  toArray(): Promise<Float32Array>;
+  delete(): void;
+}
+interface GpuJsWebGpu {
+  WebGPUContext: { acquire(): Promise<GpuJsContext> };
+  WebGPUBufferResult: new (s: { buffer: GPUBuffer; output: number[]; context: GpuJsContext; kernel: unknown }) => BufferResult;
+}
+
+function gpuJs(): GpuJsWebGpu {
+  // the CommonJS instance `import { GPU } from 'gpu.js'` loads: one module cache, one WebGPUContext
+  return createRequire(import.meta.url)('gpu.js') as GpuJsWebGpu;
+}
+
+export interface WgslGemmOptions {
+  /** lower the per-binding limit (bytes) below the device's maxStorageBufferBindingSize (tests) */
+  maxBindingBytes?: number;
+  /** lower the workgroups per dispatch axis below the device's maxComputeWorkgroupsPerDimension (tests of the split) */
+  maxWorkgroupsPerDimension?: number;
+}
+
+/** A device-resident product: op(A_b) [M,K] x op(B_b) [K,N] for b < batch (or summed over b). */
+export interface DeviceGemmArgs {
+  M: number; N: number; K: number;
+  batch?: number;
+  transA?: boolean; transB?: boolean;
+  alpha?: number;
+  /** elements between consecutive A_b / B_b (0 = the same operand for every b); default M*K, K*N */
+  strideA?: number; strideB?: number;
+  /** sum over b into one [M, N] instead of [batch, M, N] */
+  sumBatch?: boolean;
+  /** name for error messages (e.g. 'bmm') */
+  name?: string;
+}
+
+interface Dispatch {
+  M: number; N: number; K: number; nSum: number; zCount: number;
+  lda: number; ldb: number; aOff: number; bOff: number; strideA: number; strideB: number; strideC: number;
+  alpha: number; beta: number; useBeta: boolean; transA: boolean; transB: boolean;
+}
+
+export class WgslGemm {
+  readonly device: GPUDevice;
+  /** bytes one storage binding may span here */
+  readonly maxBindingBytes: number;
+  /** the largest operand, in float32 elements, this GEMM addresses */
+  readonly maxElements: number;
+  /** workgroups per dispatch axis; larger grids are split into several dispatches */
+  readonly maxWorkgroups: number;
+  /** dispatches submitted so far (a split product counts each) */
+  dispatches = 0;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly paramsHost = new ArrayBuffer(PARAM_WORDS * 4);
+  private readonly paramsU32 = new Uint32Array(this.paramsHost);
+  private readonly paramsF32 = new Float32Array(this.paramsHost);
+  private readonly dummy: GPUBuffer;
+  /** host path: reusable device buffers, grown on demand */
+  private pool: Record<'A' | 'B' | 'C' | 'O' | 'S', GPUBuffer | null> = { A: null, B: null, C: null, O: null, S: null };
+  private hostChain: Promise<unknown> = Promise.resolve();
+  private scratch = new Float32Array(0);
+  private readonly reader: { readBufferResult(h: BufferResult): Promise<Float32Array> };
+
+  private constructor(readonly context: GpuJsContext, private readonly lib: GpuJsWebGpu, opts: WgslGemmOptions) {
+    this.device = context.device;
+    const dev = this.device.limits.maxStorageBufferBindingSize;
+    this.maxBindingBytes = Math.min(dev, this.device.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
+    this.maxElements = Math.min(Math.floor(this.maxBindingBytes / 4), U32_ELEMENTS);
+    this.maxWorkgroups = Math.max(1, Math.min(this.device.limits.maxComputeWorkgroupsPerDimension, opts.maxWorkgroupsPerDimension ?? Infinity));
+    this.dummy = this.device.createBuffer({ size: 16, usage: USAGE_STORAGE });
+    this.reader = { readBufferResult: (h) => this.readBuffer(h.buffer, h.output.reduce((a, b) => a * b, 1)) };
+  }
+
+  /** Binds to gpu.js's WebGPU device (acquiring it if gpu.js has not yet); navigator.gpu must be installed. */
+  static async create(opts: WgslGemmOptions = {}): Promise<WgslGemm> {
+    const lib = gpuJs();
+    const context = await lib.WebGPUContext.acquire();
+    return new WgslGemm(context, lib, opts);
+  }
+
+  private pipeline(tile: TileConfig, transA: boolean, transB: boolean): GPUComputePipeline {
+    const key = `${tile.TM}x${tile.TN}x${tile.TK}/${tile.WX}x${tile.WY}/${+transA}${+transB}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: gemmShader(tile, transA, transB), label: `wgsl-gemm ${key}` });
+      p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `wgsl-gemm ${key}` });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  /** Throws, naming the kernel and the size, when `elements` floats cannot be bound/addressed. */
+  checkOperand(kernel: string, what: string, elements: number): void {
+    if (!Number.isSafeInteger(elements) || elements < 0) throw new Error(`gpu ${kernel}: ${what} has an invalid size ${elements}`);
+    if (elements > this.maxElements) {
+      throw new Error(
+        `gpu ${kernel}: ${what} of ${elements} elements (${elements * 4} bytes) is more than one storage binding ` +
+          `addresses on this device (${this.maxElements} float32 elements; maxStorageBufferBindingSize ` +
+          `${this.maxBindingBytes} bytes); refused before running`,
+      );
+    }
+  }
+
+  private checkShape(kernel: string, d: { M: number; N: number; K: number }): void {
+    for (const [k, v] of Object.entries(d)) {
+      if (!Number.isInteger(v) || v < 0) throw new Error(`gpu ${kernel}: ${k} must be a non-negative integer, got ${v}`);
+      if (v > U32_ELEMENTS) throw new Error(`gpu ${kernel}: ${k} = ${v} is past u32 indexing; refused before running`);
+    }
+  }
+
+  /** Encodes and submits the product into `out` (one dispatch per chunk of workgroups). */
+  private encode(d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
+    const tile = d.M <= TILE_SHORT.TM ? TILE_SHORT : TILE_LARGE;
+    const pipe = this.pipeline(tile, d.transA, d.transB);
+    const u = this.paramsU32, f = this.paramsF32;
+    u.fill(0);
+    u[PARAM.M] = d.M; u[PARAM.N] = d.N; u[PARAM.K] = d.K; u[PARAM.nSum] = d.nSum;
+    u[PARAM.lda] = d.lda; u[PARAM.ldb] = d.ldb; u[PARAM.aOff] = d.aOff; u[PARAM.bOff] = d.bOff;
+    u[PARAM.strideA] = d.strideA; u[PARAM.strideB] = d.strideB; u[PARAM.strideC] = d.strideC;
+    u[PARAM.useBeta] = d.useBeta ? 1 : 0;
+    f[PARAM.alpha] = d.alpha; f[PARAM.beta] = d.beta;
+    const gx = Math.ceil(d.N / tile.TN), gy = Math.ceil(d.M / tile.TM), gz = d.zCount;
+    const lim = this.maxWorkgroups;
+    const binding = (buffer: GPUBuffer, bytes: number) => ({ buffer, offset: 0, size: Math.max(4, bytes) });
+    for (let z0 = 0; z0 < gz; z0 += lim) {
+      for (let y0 = 0; y0 < gy; y0 += lim) {
+        for (let x0 = 0; x0 < gx; x0 += lim) {
+          u[PARAM.gx] = x0; u[PARAM.gy] = y0; u[PARAM.gz] = z0;
+          // one small uniform buffer per dispatch: simple, and the chunks are rare
+          const params = this.device.createBuffer({ size: PARAM_WORDS * 4, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+          this.device.queue.writeBuffer(params, 0, this.paramsHost);
+          const group = this.device.createBindGroup({
+            layout: pipe.getBindGroupLayout(0),
+            entries: [
+              { binding: 0, resource: { buffer: params } },
+              { binding: 1, resource: binding(A, aBytes) },
+              { binding: 2, resource: binding(B, bBytes) },
+              { binding: 3, resource: C ? binding(C, cBytes) : { buffer: this.dummy } },
+              { binding: 4, resource: binding(out, outBytes) },
+            ],
+          });
+          const enc = this.device.createCommandEncoder();
+          const pass = enc.beginComputePass();
+          pass.setPipeline(pipe);
+          pass.setBindGroup(0, group);
+          pass.dispatchWorkgroups(Math.min(lim, gx - x0), Math.min(lim, gy - y0), Math.min(lim, gz - z0));
+          pass.end();
+          this.device.queue.submit([enc.finish()]);
+          this.dispatches++;
+          params.destroy(); // freed once the submitted work is done
+        }
+      }
+    }
+  }
+
+  private grow(key: 'A' | 'B' | 'C' | 'O' | 'S', bytes: number, usage: number): GPUBuffer {
+    const have = this.pool[key];
+    if (have && have.size >= bytes) return have;
+    have?.destroy();
+    const size = Math.max(16, Math.ceil(Math.min(Math.max(bytes, 2 * (have?.size ?? 0)), Math.max(bytes, this.maxBindingBytes)) / 4) * 4);
+    const b = this.device.createBuffer({ size, usage });
+    this.pool[key] = b;
+    return b;
+  }
+
+  /**
+   * queue.writeBuffer of the first n elements of `src`. dawn.node crashes the process (SIGSEGV) when
+   * handed a view of a SharedArrayBuffer, which is where the sync bridge keeps its operands, so such
+   * views are copied through a reusable ordinary buffer first.
+   */
+  private write(dst: GPUBuffer, src: Float32Array<ArrayBufferLike>, n: number): void {
+    let data = src.subarray(0, n);
+    if (!(data.buffer instanceof ArrayBuffer)) {
+      if (this.scratch.length < n) this.scratch = new Float32Array(Math.max(n, 2 * this.scratch.length));
+      this.scratch.set(data);
+      data = this.scratch.subarray(0, n);
+    }
+    this.device.queue.writeBuffer(dst, 0, data as Float32Array<ArrayBuffer>);
+  }
+
+  private async readBuffer(buffer: GPUBuffer, n: number): Promise<Float32Array> {
+    const bytes = n * 4;
+    const staging = this.device.createBuffer({ size: Math.max(4, bytes), usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(MAP_READ, 0, bytes);
+      return new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /**
+   * Host arrays: out = alpha * op(A) op(B) + beta * Cin, compact [M, N] (host-gemm.ts's CompactGemm:
+   * operands at offset 0 with leading dimensions lda, ldb; Cin read only when beta != 0). Resolves
+   * to the compact result.
+   */
+  gemm(job: CompactGemm): Promise<Float32Array> {
+    // one host product at a time: the pooled buffers and the mapped staging buffer are shared
+    const run = this.hostChain.then(() => this.gemmNow(job));
+    this.hostChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async gemmNow(job: CompactGemm): Promise<Float32Array> {
+    const name = 'wgsl-gemm';
+    const { M, N, K } = job;
+    this.checkShape(name, { M, N, K });
+    if (M === 0 || N === 0) return new Float32Array(0);
+    this.checkOperand(name, 'A', job.A.length);
+    this.checkOperand(name, 'B', job.B.length);
+    this.checkOperand(name, 'output', M * N);
+    const useBeta = job.beta !== 0;
+    if (useBeta && job.Cin.length < M * N) throw new Error(`gpu ${name}: Cin has ${job.Cin.length} elements, needs ${M * N}`);
+    const q = this.device.queue;
+    const aBytes = Math.max(4, job.A.byteLength), bBytes = Math.max(4, job.B.byteLength), oBytes = M * N * 4;
+    const A = this.grow('A', aBytes, USAGE_STORAGE | USAGE_COPY_DST);
+    const B = this.grow('B', bBytes, USAGE_STORAGE | USAGE_COPY_DST);
+    const O = this.grow('O', oBytes, USAGE_STORAGE | USAGE_COPY_SRC);
+    if (job.A.length) this.write(A, job.A, job.A.length);
+    if (job.B.length) this.write(B, job.B, job.B.length);
+    let C: GPUBuffer | null = null;
+    if (useBeta) {
+      C = this.grow('C', oBytes, USAGE_STORAGE | USAGE_COPY_DST);
+      this.write(C, job.Cin, M * N);
+    }
+    this.encode({
+      M, N, K, nSum: 1, zCount: 1, lda: job.lda, ldb: job.ldb, aOff: 0, bOff: 0, strideA: 0, strideB: 0, strideC: 0,
+      alpha: job.alpha, beta: job.beta, useBeta, transA: job.transA === 1, transB: job.transB === 1,
+    }, A, aBytes, B, bBytes, C, oBytes, O, oBytes);
+    const S = this.grow('S', oBytes, USAGE_MAP_READ | USAGE_COPY_DST);
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(O, 0, S, 0, oBytes);
+    q.submit([enc.finish()]);
+    await S.mapAsync(MAP_READ, 0, oBytes);
+    const out = new Float32Array(S.getMappedRange(0, oBytes).slice(0));
+    S.unmap();
+    return out;
+  }
+
+  /** A fresh output buffer wrapped as gpu.js's pipeline result (readable, bindable by gpu.js kernels). */
+  private result(n: number): BufferResult {
+    const buffer = this.device.createBuffer({ size: Math.max(4, n * 4), usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
+    return new this.lib.WebGPUBufferResult({ buffer, output: [n], context: this.context, kernel: this.reader });
+  }
+
+  /**
+   * Device-resident batched product, submitted now (no readback): [batch] op(A_b) x op(B_b) * alpha
+   * -> [batch, M, N], or summed over b -> [M, N]. A and B are gpu.js pipeline results (or this
+   * module's) on this device; A holds at least (batch-1)*strideA + M*K elements, B likewise.
+   */
+  bmm(A: BufferResult, B: BufferResult, a: DeviceGemmArgs): BufferResult {
+    const name = a.name ?? 'wgsl-bmm';
+    const { M, N, K } = a;
+    const batch = a.batch ?? 1;
+    this.checkShape(name, { M, N, K });
+    if (!Number.isInteger(batch) || batch <= 0) throw new Error(`gpu ${name}: batch must be a positive integer, got ${batch}`);
+    if (M === 0 || N === 0) throw new Error(`gpu ${name}: empty output (${M} x ${N})`);
+    for (const [what, h] of [['A', A], ['B', B]] as const) {
+      if (!h || !h.buffer || h.context !== this.context) throw new Error(`gpu ${name}: ${what} is not a buffer on this WebGPU device`);
+      if (h._deleted) throw new Error(`gpu ${name}: ${what} has been deleted`);
+    }
+    const sA = a.strideA ?? M * K, sB = a.strideB ?? K * N;
+    const needA = (batch - 1) * sA + M * K, needB = (batch - 1) * sB + K * N;
+    const lenA = A.output.reduce((x, y) => x * y, 1), lenB = B.output.reduce((x, y) => x * y, 1);
+    this.checkOperand(name, 'A', Math.max(needA, lenA));
+    this.checkOperand(name, 'B', Math.max(needB, lenB));
+    if (lenA < needA) throw new Error(`gpu ${name}: A needs ${needA} elements, got ${lenA}`);
+    if (lenB < needB) throw new Error(`gpu ${name}: B needs ${needB} elements, got ${lenB}`);
+    const n = a.sumBatch ? M * N : batch * M * N;
+    this.checkOperand(name, 'output', n);
+    const out = this.result(n);
+    this.encode({
+      M, N, K, nSum: a.sumBatch ? batch : 1, zCount: a.sumBatch ? 1 : batch,
+      lda: a.transA ? M : K, ldb: a.transB ? K : N, aOff: 0, bOff: 0, strideA: sA, strideB: sB, strideC: M * N,
+      alpha: a.alpha ?? 1, beta: 0, useBeta: false, transA: !!a.transA, transB: !!a.transB,
+    }, A.buffer, lenA * 4, B.buffer, lenB * 4, null, 0, out.buffer, n * 4);
+    return out;
+  }
+
+  destroy(): void {
+    for (const k of Object.keys(this.pool) as (keyof typeof this.pool)[]) {
+      this.pool[k]?.destroy();
+      this.pool[k] = null;
+    }
+    this.dummy.destroy();
+    this.pipelines.clear();
+  }
+}
