@@ -13,6 +13,7 @@ import * as cpuConv from '../../core/kernels/conv.ts';
 import { convOutputSize, type ConvGeometry } from '../../core/kernels/conv.ts';
 import { Rng } from '../../core/random.ts';
 import { alloc } from '../../core/tensor.ts';
+import { convRanges } from '../../core/wasm/backend.ts';
 import { activate } from './each-backend.ts';
 
 function geometry(N: number, C: number, H: number, W: number, O: number, kh: number, kw: number, sh: number, sw: number, ph: number, pw: number): ConvGeometry {
@@ -65,6 +66,28 @@ describe('wasm conv kernels equal the cpu conv algorithm on the wasm GEMM, bit f
       [32, 16, 8, 64, 1, 2, 0], [64, 8, 4, 64, 3, 1, 1], [128, 8, 4, 256, 1, 1, 0],
     ];
     for (const [C, H, W, O, k, s, p] of real) expectSame(geometry(2, C, H, W, O, k, k, s, s, p, p), rng, 'tiny');
+  });
+
+  it('dW over any split of the im2col rows (implicit and im2col paths alike) and the forward over any split of the images', () => {
+    const rng = new Rng(24);
+    const { convForwardRange, convBackpropFilterRange } = convRanges;
+    for (const g of [geometry(3, 3, 40, 34, 8, 7, 7, 2, 2, 3, 3), geometry(2, 5, 12, 19, 13, 3, 3, 1, 1, 1, 1), geometry(2, 4, 14, 30, 9, 3, 2, 3, 2, 0, 1)]) {
+      const CK = g.C * g.kh * g.kw;
+      const x = random(g.N * g.C * g.H * g.W, rng), w = random(g.O * CK, rng), dy = random(g.N * g.O * g.Ho * g.Wo, rng), dw0 = random(g.O * CK, rng);
+      const whole = dw0.slice(), y = new Float32Array(dy.length);
+      convBackpropFilterRange(g, x, dy, whole, 0, CK);
+      convForwardRange(g, x, w, null, y, 0, g.N);
+      for (const cut of [1, 5, 6, 7, 13, CK - 1]) {
+        const parts = dw0.slice();
+        convBackpropFilterRange(g, x, dy, parts, 0, cut);
+        convBackpropFilterRange(g, x, dy, parts, cut, CK);
+        expect(parts, `${JSON.stringify(g)} rows split at ${cut}`).toEqual(whole);
+      }
+      const yParts = new Float32Array(dy.length);
+      convForwardRange(g, x, w, null, yParts, 0, 1);
+      convForwardRange(g, x, w, null, yParts, 1, g.N);
+      expect(yParts).toEqual(y);
+    }
   });
 
   it('with more than 72 output channels and more than 256 im2col rows (several row blocks and K-slices)', () => {

@@ -11,11 +11,12 @@
  * of other convolutions with output rows at least 8 wide skips im2col too (an implicit GEMM): the
  * image is copied, zero-padded and split by stride phase (`phasePlanes`, a few percent of im2col's
  * size), and the GEMM reads each 8-output B panel row where it lies in those planes, through a
- * table of CK offsets; the sums are the same, so are the numbers. The weights
+ * table of CK offsets; the sums are the same, so are the numbers. dW does the same the other way
+ * round (`gemmFilterPlanes`: im2col rows splatted from the planes, dy[n]ᵀ packed). The weights
  * are packed for the GEMM once per call (at `packedW`, `gemmPackedABytes(O, CK)` bytes), not once per
  * image; the numbers are those of a plain `gemm` call per image.
  */
-import { gemm, gemmIndirectPanel, gemmPackA, gemmWithPackedA } from './gemm';
+import { gemm, gemmFilterPlanes, gemmIndirectPanel, gemmPackA, gemmWithPackedA } from './gemm';
 
 /**
  * Output columns ox in [insideFrom, insideTo) read input column ox·sw − pw + j inside [0, W):
@@ -149,12 +150,7 @@ export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i
   const planeFloats = sw * C * Hp * Wq;
   const implicit = !direct && Wo >= 8 && planeFloats + CK <= CK * P;
   const offsets = cols + (planeFloats << 2);
-  if (implicit) {
-    for (let r = 0; r < CK; r++) {
-      const c = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
-      store<i32>(offsets + (r << 2), (((((j % sw) * C + c) * Hp) + i) * Wq + j / sw) << 2);
-    }
-  }
+  if (implicit) planeOffsets(C, kh, kw, sw, Hp, Wq, offsets);
   for (let n = 0; n < count; n++) {
     const xn = x + ((n * C * H * W) << 2);
     const yn = y + ((n * O * P) << 2);
@@ -184,6 +180,15 @@ export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i
       src = cols;
     }
     gemmWithPackedA(0, 0, O, P, CK, 1, w, CK, src, P, hasBias ? 1 : 0, yn, P, pack, packedW);
+  }
+}
+
+/** Byte offset in the planes of each im2col row r = (c, i, j), output (0, 0): plane j % sw, row i, column j / sw. */
+function planeOffsets(C: i32, kh: i32, kw: i32, sw: i32, Hp: i32, Wq: i32, out: usize): void {
+  const CK = C * kh * kw;
+  for (let r = 0; r < CK; r++) {
+    const c = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
+    store<i32>(out + (r << 2), (((((j % sw) * C + c) * Hp) + i) * Wq + j / sw) << 2);
   }
 }
 
@@ -232,8 +237,20 @@ export function convBackpropFilter(x: usize, dy: usize, N: i32,
   const P = Ho * Wo;
   const CK = C * kh * kw;
   const direct = isDirect(kh, kw, sh, sw, ph, pw);
+  // implicit GEMM (no im2col) as in the forward, where the planes and offsets fit in the scratch
+  const Hp = (Ho - 1) * sh + kh;
+  const Wq = ((Wo + 7) & ~7) + (kw - 1) / sw;
+  const planeFloats = sw * C * Hp * Wq;
+  const implicit = !direct && Wo >= 8 && planeFloats + CK <= (r1 - r0) * P;
+  const offsets = cols + (planeFloats << 2);
+  if (implicit) planeOffsets(C, kh, kw, sw, Hp, Wq, offsets);
   for (let n = 0; n < N; n++) {
     const xn = x + ((n * C * H * W) << 2);
+    if (implicit) {
+      phasePlanes(xn, C, H, W, sw, ph, pw, Hp, Wq, cols);
+      gemmFilterPlanes(O, P, Wo, r0, r1, 1, dy + ((n * O * P) << 2), cols, offsets, (sh * Wq) << 2, dw, CK, pack);
+      continue;
+    }
     let src = xn + ((r0 * P) << 2);
     if (!direct) {
       im2colRows(xn, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, r0, r1, cols);

@@ -482,6 +482,151 @@ function microKernel4i(pa: usize, offs: usize, base: usize, kc: i32, alpha: f32,
   store4(c, ldc, mm, nn, f32x4.splat(alpha), c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
+/**
+ * Implicit GEMM for a convolution's filter gradient, rows r0..r1 of im2col:
+ *
+ *   C[o, r] += alpha · Σ_p cols[r, p] · dy[o, p],   o < O, p < P,
+ *
+ * without materialising cols: element p of row r lies at planes + offsets[r] + rowStride·(p / Wo)
+ * + 4·(p % Wo) (bytes; the stride-phase planes of conv.ts). dyᵀ is packed in panels of 8 output
+ * channels, and a tile is 6 (or 4) im2col rows x 8 channels, the rows' floats splatted from the
+ * planes; it is added to C [O, ldc] transposed. Every element is summed as by
+ * `gemm(0, 1, O, r1 − r0, P, alpha, dy, P, cols[r0:], P, 1, C[:, r0:], ldc)` (per KC-slice of p, in
+ * order, a multiply-add chain from zero, then C += alpha · chain), so the numbers are the same.
+ */
+export function gemmFilterPlanes(O: i32, P: i32, Wo: i32, r0: i32, r1: i32, alpha: f32, dy: usize,
+  planes: usize, offsets: usize, rowStride: i32, c: usize, ldc: i32, pack: usize): void {
+  const mc = r1 - r0;
+  if (mc <= 0 || O == 0 || P == 0 || alpha == 0) return;
+  const end6 = 6 * sixes(mc);
+  for (let pc = 0; pc < P; pc += KC) {
+    const kc = min(KC, P - pc);
+    for (let o0 = 0; o0 < O; o0 += NR) {
+      const nn = min(NR, O - o0);
+      packBPanel(1, dy, P, pc, o0, kc, nn, pack);
+      const co = c + ((o0 * ldc + r0) << 2);
+      const offs = offsets + (r0 << 2);
+      let ir = 0;
+      for (; ir < end6; ir += MR) {
+        filterKernel6(offs + (ir << 2), min(MR, mc - ir), planes, pc, kc, Wo, rowStride, pack, alpha, co + (ir << 2), ldc, nn);
+      }
+      for (; ir < mc; ir += 4) {
+        filterKernel4(offs + (ir << 2), min(4, mc - ir), planes, pc, kc, Wo, rowStride, pack, alpha, co + (ir << 2), ldc, nn);
+      }
+    }
+  }
+}
+
+/** C[j, i] += the tile in `edge` (row i < mm, column j < nn): a tile of rows r stored into C [o, r]. */
+function addEdgeTransposed(c: usize, ldc: i32, mm: i32, nn: i32): void {
+  for (let j = 0; j < nn; j++) {
+    const row = c + ((j * ldc) << 2);
+    for (let i = 0; i < mm; i++) {
+      const p = row + (i << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(edge + (((i * NR) + j) << 2)));
+    }
+  }
+}
+
+/** One 6 x 8 tile of `gemmFilterPlanes`: im2col rows at offs[0..mm) (padding rows repeat row 0). */
+function filterKernel6(offs: usize, mm: i32, planes: usize, p0: i32, kc: i32, Wo: i32, rowStride: i32, pb: usize,
+  alpha: f32, c: usize, ldc: i32, nn: i32): void {
+  const q0 = load<i32>(offs);
+  const q1 = mm > 1 ? load<i32>(offs, 4) : q0;
+  const q2 = mm > 2 ? load<i32>(offs, 8) : q0;
+  const q3 = mm > 3 ? load<i32>(offs, 12) : q0;
+  const q4 = mm > 4 ? load<i32>(offs, 16) : q0;
+  const q5 = mm > 5 ? load<i32>(offs, 20) : q0;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  let oy = p0 / Wo;
+  let ox = p0 - oy * Wo;
+  let left = kc;
+  while (left > 0) {
+    const len = min(Wo - ox, left);
+    const row = planes + <usize>(oy * rowStride + (ox << 2));
+    let a0 = row + <usize>q0, a1 = row + <usize>q1, a2 = row + <usize>q2;
+    let a3 = row + <usize>q3, a4 = row + <usize>q4, a5 = row + <usize>q5;
+    for (let t = 0; t < len; t++) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      let a = v128.load32_splat(a0);
+      c00 = f32x4.relaxed_madd(a, b0, c00); c01 = f32x4.relaxed_madd(a, b1, c01);
+      a = v128.load32_splat(a1);
+      c10 = f32x4.relaxed_madd(a, b0, c10); c11 = f32x4.relaxed_madd(a, b1, c11);
+      a = v128.load32_splat(a2);
+      c20 = f32x4.relaxed_madd(a, b0, c20); c21 = f32x4.relaxed_madd(a, b1, c21);
+      a = v128.load32_splat(a3);
+      c30 = f32x4.relaxed_madd(a, b0, c30); c31 = f32x4.relaxed_madd(a, b1, c31);
+      a = v128.load32_splat(a4);
+      c40 = f32x4.relaxed_madd(a, b0, c40); c41 = f32x4.relaxed_madd(a, b1, c41);
+      a = v128.load32_splat(a5);
+      c50 = f32x4.relaxed_madd(a, b0, c50); c51 = f32x4.relaxed_madd(a, b1, c51);
+      a0 += 4; a1 += 4; a2 += 4; a3 += 4; a4 += 4; a5 += 4;
+      pb += NR << 2;
+    }
+    left -= len;
+    ox = 0;
+    oy++;
+  }
+  const al = f32x4.splat(alpha);
+  v128.store(edge, f32x4.mul(c00, al)); v128.store(edge, f32x4.mul(c01, al), 16);
+  v128.store(edge, f32x4.mul(c10, al), 32); v128.store(edge, f32x4.mul(c11, al), 48);
+  v128.store(edge, f32x4.mul(c20, al), 64); v128.store(edge, f32x4.mul(c21, al), 80);
+  v128.store(edge, f32x4.mul(c30, al), 96); v128.store(edge, f32x4.mul(c31, al), 112);
+  v128.store(edge, f32x4.mul(c40, al), 128); v128.store(edge, f32x4.mul(c41, al), 144);
+  v128.store(edge, f32x4.mul(c50, al), 160); v128.store(edge, f32x4.mul(c51, al), 176);
+  addEdgeTransposed(c, ldc, mm, nn);
+}
+
+/** One 4 x 8 tile of `gemmFilterPlanes`. */
+function filterKernel4(offs: usize, mm: i32, planes: usize, p0: i32, kc: i32, Wo: i32, rowStride: i32, pb: usize,
+  alpha: f32, c: usize, ldc: i32, nn: i32): void {
+  const q0 = load<i32>(offs);
+  const q1 = mm > 1 ? load<i32>(offs, 4) : q0;
+  const q2 = mm > 2 ? load<i32>(offs, 8) : q0;
+  const q3 = mm > 3 ? load<i32>(offs, 12) : q0;
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let oy = p0 / Wo;
+  let ox = p0 - oy * Wo;
+  let left = kc;
+  while (left > 0) {
+    const len = min(Wo - ox, left);
+    const row = planes + <usize>(oy * rowStride + (ox << 2));
+    let a0 = row + <usize>q0, a1 = row + <usize>q1, a2 = row + <usize>q2, a3 = row + <usize>q3;
+    for (let t = 0; t < len; t++) {
+      const b0 = v128.load(pb);
+      const b1 = v128.load(pb, 16);
+      let a = v128.load32_splat(a0);
+      c00 = f32x4.relaxed_madd(a, b0, c00); c01 = f32x4.relaxed_madd(a, b1, c01);
+      a = v128.load32_splat(a1);
+      c10 = f32x4.relaxed_madd(a, b0, c10); c11 = f32x4.relaxed_madd(a, b1, c11);
+      a = v128.load32_splat(a2);
+      c20 = f32x4.relaxed_madd(a, b0, c20); c21 = f32x4.relaxed_madd(a, b1, c21);
+      a = v128.load32_splat(a3);
+      c30 = f32x4.relaxed_madd(a, b0, c30); c31 = f32x4.relaxed_madd(a, b1, c31);
+      a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+      pb += NR << 2;
+    }
+    left -= len;
+    ox = 0;
+    oy++;
+  }
+  const al = f32x4.splat(alpha);
+  v128.store(edge, f32x4.mul(c00, al)); v128.store(edge, f32x4.mul(c01, al), 16);
+  v128.store(edge, f32x4.mul(c10, al), 32); v128.store(edge, f32x4.mul(c11, al), 48);
+  v128.store(edge, f32x4.mul(c20, al), 64); v128.store(edge, f32x4.mul(c21, al), 80);
+  v128.store(edge, f32x4.mul(c30, al), 96); v128.store(edge, f32x4.mul(c31, al), 112);
+  addEdgeTransposed(c, ldc, mm, nn);
+}
+
 // @ts-ignore: decorator
 @inline function addRow(row: usize, al: v128, lo: v128, hi: v128): void {
   v128.store(row, f32x4.add(v128.load(row), f32x4.mul(lo, al)));
