@@ -8,11 +8,12 @@
  *   dX:       dx[n] += col2im(wᵀ · dy[n])
  *
  * A 1x1 convolution with stride 1 and no padding skips im2col: cols is x[n] itself. The forward
- * of other convolutions with output rows at least 8 wide skips im2col too (an implicit GEMM): the
- * image is copied, zero-padded and split by stride phase (`phasePlanes`, a few percent of im2col's
- * size), and the GEMM reads each 8-output B panel row where it lies in those planes, through a
- * table of CK offsets; the sums are the same, so are the numbers. dW does the same the other way
- * round (`gemmFilterPlanes`: im2col rows splatted from the planes, dy[n]ᵀ packed). The weights
+ * of other convolutions with output rows at least 8 (or exactly 4) wide skips im2col too (an
+ * implicit GEMM): the image is copied, zero-padded and split by stride phase (`phasePlanes`, a few
+ * percent of im2col's size), and the GEMM reads each 8-output B panel row where it lies in those
+ * planes (two 4-wide rows when Wo = 4), through a table of CK offsets; the sums are the same, so
+ * are the numbers. dW does the same the other way round (`gemmFilterPlanes`: im2col rows splatted
+ * from the planes, dy[n]ᵀ packed). The weights
  * are packed for the GEMM once per call (at `packedW`, `gemmPackedABytes(O, CK)` bytes), not once per
  * image; the numbers are those of a plain `gemm` call per image.
  */
@@ -131,6 +132,9 @@ function col2imAdd(cols: usize, C: i32, H: i32, W: i32, kh: i32, kw: i32, sh: i3
   }
 }
 
+/** dW runs the implicit GEMM where output rows are at least this wide (at 4 it measured slower than im2col). */
+const MIN_FILTER_WO = 8;
+
 function isDirect(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
   return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
 }
@@ -143,12 +147,12 @@ export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i
   const CK = C * kh * kw;
   const direct = isDirect(kh, kw, sh, sw, ph, pw);
   if (count > 0) gemmPackA(0, O, CK, w, CK, packedW);
-  // Implicit GEMM (no im2col, no B packing) where output rows are at least one 8-wide panel and the
-  // planes and their offset table fit in the im2col scratch.
+  // Implicit GEMM (no im2col, no B packing) where output rows are at least one 8-wide panel (or
+  // exactly half of one) and the planes and their offset table fit in the im2col scratch.
   const Hp = (Ho - 1) * sh + kh;
   const Wq = ((Wo + 7) & ~7) + (kw - 1) / sw;
   const planeFloats = sw * C * Hp * Wq;
-  const implicit = !direct && Wo >= 8 && planeFloats + CK <= CK * P;
+  const implicit = !direct && (Wo >= 8 || Wo == 4) && planeFloats + CK <= CK * P;
   const offsets = cols + (planeFloats << 2);
   if (implicit) planeOffsets(C, kh, kw, sw, Hp, Wq, offsets);
   for (let n = 0; n < count; n++) {
@@ -167,9 +171,19 @@ export function convForward(x: usize, w: usize, b: usize, hasBias: i32, count: i
     if (implicit) {
       if (!hasBias) zeroFloats(yn, O * P);
       phasePlanes(xn, C, H, W, sw, ph, pw, Hp, Wq, cols);
-      for (let oy = 0; oy < Ho; oy++) {
-        for (let ox = 0; ox < Wo; ox += 8) {
-          gemmIndirectPanel(O, CK, 1, packedW, offsets, cols + (((oy * sh * Wq) + ox) << 2), yn + (((oy * Wo) + ox) << 2), P, min(8, Wo - ox));
+      if (Wo >= 8) {
+        for (let oy = 0; oy < Ho; oy++) {
+          for (let ox = 0; ox < Wo; ox += 8) {
+            const base = cols + (((oy * sh * Wq) + ox) << 2);
+            gemmIndirectPanel(O, CK, 1, packedW, offsets, base, base + 16, yn + (((oy * Wo) + ox) << 2), P, min(8, Wo - ox));
+          }
+        }
+      } else {
+        // Wo = 4: a panel is two output rows
+        for (let oy = 0; oy < Ho; oy += 2) {
+          const base = cols + ((oy * sh * Wq) << 2);
+          const base1 = oy + 1 < Ho ? base + ((sh * Wq) << 2) : base + 16;
+          gemmIndirectPanel(O, CK, 1, packedW, offsets, base, base1, yn + ((oy * Wo) << 2), P, min(8, P - oy * Wo));
         }
       }
       continue;
@@ -241,7 +255,7 @@ export function convBackpropFilter(x: usize, dy: usize, N: i32,
   const Hp = (Ho - 1) * sh + kh;
   const Wq = ((Wo + 7) & ~7) + (kw - 1) / sw;
   const planeFloats = sw * C * Hp * Wq;
-  const implicit = !direct && Wo >= 8 && planeFloats + CK <= (r1 - r0) * P;
+  const implicit = !direct && Wo >= MIN_FILTER_WO && planeFloats + CK <= (r1 - r0) * P;
   const offsets = cols + (planeFloats << 2);
   if (implicit) planeOffsets(C, kh, kw, sw, Hp, Wq, offsets);
   for (let n = 0; n < N; n++) {

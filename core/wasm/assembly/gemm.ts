@@ -402,11 +402,12 @@ function microKernel4(pa: usize, pb: usize, kc: i32, alpha: f32, c: usize, ldc: 
 
 /**
  * Implicit GEMM over one B panel that is not packed: C[0:M, 0:nn] += alpha · op(A) · B, with op(A)
- * packed by `gemmPackA` and row k of B (8 floats) at base + offsets[k] (i32 byte offsets). Every
+ * packed by `gemmPackA` and row k of B (8 floats) at base + offsets[k], its last 4 at base1 +
+ * offsets[k] (i32 byte offsets; base1 = base + 16 where the 8 floats are contiguous). Every
  * element of C is summed as in `gemm` (per KC-slice, in order), so the numbers are those of `gemm`
  * on the materialised B.
  */
-export function gemmIndirectPanel(M: i32, K: i32, alpha: f32, packedA: usize, offsets: usize, base: usize,
+export function gemmIndirectPanel(M: i32, K: i32, alpha: f32, packedA: usize, offsets: usize, base: usize, base1: usize,
   c: usize, ldc: i32, nn: i32): void {
   const Mp = paddedRows(M);
   for (let pc = 0; pc < K; pc += KC) {
@@ -419,17 +420,17 @@ export function gemmIndirectPanel(M: i32, K: i32, alpha: f32, packedA: usize, of
       const end6 = 6 * sixes(mc);
       let ir = 0;
       for (; ir < end6; ir += MR) {
-        microKernel6i(pa + ((ir * kc) << 2), offs, base, kc, alpha, ci + ((ir * ldc) << 2), ldc, min(MR, mc - ir), nn);
+        microKernel6i(pa + ((ir * kc) << 2), offs, base, base1, kc, alpha, ci + ((ir * ldc) << 2), ldc, min(MR, mc - ir), nn);
       }
       for (; ir < mc; ir += 4) {
-        microKernel4i(pa + ((ir * kc) << 2), offs, base, kc, alpha, ci + ((ir * ldc) << 2), ldc, min(4, mc - ir), nn);
+        microKernel4i(pa + ((ir * kc) << 2), offs, base, base1, kc, alpha, ci + ((ir * ldc) << 2), ldc, min(4, mc - ir), nn);
       }
     }
   }
 }
 
 /** `microKernel6` with row k of the B panel at base + offsets[k]. */
-function microKernel6i(pa: usize, offs: usize, base: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
+function microKernel6i(pa: usize, offs: usize, base: usize, base1: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -437,9 +438,9 @@ function microKernel6i(pa: usize, offs: usize, base: usize, kc: i32, alpha: f32,
   let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
   let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
-    const pb = base + <usize>load<i32>(offs);
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
+    const o = <usize>load<i32>(offs);
+    const b0 = v128.load(base + o);
+    const b1 = v128.load(base1 + o);
     let a = v128.load32_splat(pa);
     c00 = f32x4.relaxed_madd(a, b0, c00); c01 = f32x4.relaxed_madd(a, b1, c01);
     a = v128.load32_splat(pa, 4);
@@ -459,15 +460,15 @@ function microKernel6i(pa: usize, offs: usize, base: usize, kc: i32, alpha: f32,
 }
 
 /** `microKernel4` with row k of the B panel at base + offsets[k]. */
-function microKernel4i(pa: usize, offs: usize, base: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
+function microKernel4i(pa: usize, offs: usize, base: usize, base1: usize, kc: i32, alpha: f32, c: usize, ldc: i32, mm: i32, nn: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
-    const pb = base + <usize>load<i32>(offs);
-    const b0 = v128.load(pb);
-    const b1 = v128.load(pb, 16);
+    const o = <usize>load<i32>(offs);
+    const b0 = v128.load(base + o);
+    const b1 = v128.load(base1 + o);
     let a = v128.load32_splat(pa);
     c00 = f32x4.relaxed_madd(a, b0, c00); c01 = f32x4.relaxed_madd(a, b1, c01);
     a = v128.load32_splat(pa, 4);
