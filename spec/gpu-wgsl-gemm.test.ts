@@ -20,6 +20,8 @@
  *   device-resident (gpu/backend.ts matmul, bmm, bmmSumBatch on gpu.js's buffers):
  *     batched products with a broadcast operand, transposes and alpha equal the reference and
  *     gpu.js's bmm; a conv forward (gpu.js im2col -> WGSL product -> gpu.js bias) and backward;
+ *   split-K (small outputs cut along K, partials reduced; on by default on hardware only), forced on:
+ *     the tiny conv1 dW with beta and a transposed 65 x 129 x 1001 within the bound;
  *   limits (a backend whose WGSL binding limit is lowered to 64 KiB and its workgroups per dispatch
  *     axis to 2): operands past the binding are computed in host blocks, within the bound; K past it
  *     is refused, and a device product past it is refused, each naming the kernel and the size;
@@ -120,7 +122,7 @@ describe('tiled WGSL GEMM on webgpu', () => {
           expectWithin(runHost(ref, c, o), want, tol, `gpu.js ${what}`);
         },
       ),
-      { numRuns: 8 },
+      { numRuns: 6 },
     );
     expect(be.ranEngines.get('gemm')).toBe('wgsl');
     expect(ref.ranEngines.get('gemm')).toBe('gpujs');
@@ -214,10 +216,32 @@ describe('tiled WGSL GEMM on webgpu', () => {
     be.free(dx0, dw0, db0, ddy, fwd.y, fwd.cols, bwd.dx, bwd.dw, bwd.db);
   });
 
+  it('split-K (forced on: off by default on a software adapter) equals core/gemm.ts within the bound', async () => {
+    const w = await WgslGemm.create({ splitKTarget: 128 });
+    // tiny conv1 dW with beta (3 tiles, 128 slabs: 16 partials), 65 x 129 x 1001 transposed with alpha, beta
+    const cases: Case[] = [
+      { tA: false, tB: true, M: 8, N: 147, K: 2048, alpha: 1, beta: 1 },
+      { tA: true, tB: true, M: 65, N: 129, K: 1001, alpha: -0.5, beta: 0.25 },
+    ];
+    for (const c of cases) {
+      const o = operands(c);
+      const { want, tol } = reference(c, o);
+      const before = w.dispatches;
+      const got = await w.gemm({
+        A: o.A, B: o.B, Cin: o.C0, M: c.M, N: c.N, K: c.K, lda: o.lda, ldb: o.ldb,
+        transA: c.tA ? 1 : 0, transB: c.tB ? 1 : 0, alpha: c.alpha, beta: c.beta,
+      });
+      expect(w.dispatches - before, 'a split product: the partials, then the reduction').toBe(2);
+      expectWithin(got, want, tol, `split-K ${c.M}x${c.N}x${c.K}`);
+    }
+    w.destroy();
+  });
+
   it("binds gpu.js's device with its whole maxStorageBufferBindingSize", async () => {
     const w = await WgslGemm.create();
     expect(w.maxBindingBytes).toBe(Math.min(w.device.limits.maxStorageBufferBindingSize, w.device.limits.maxBufferSize));
     expect(w.maxElements).toBe(Math.min(Math.floor(w.maxBindingBytes / 4), 2 ** 32 - 1));
+    expect(w.splitKTarget).toBe(be.install!.software ? 0 : 128);
     expect(() => w.checkOperand('wgsl-gemm', 'A', w.maxElements + 1)).toThrow(
       new RegExp(`^gpu wgsl-gemm: A of ${w.maxElements + 1} elements .* is more than one storage binding addresses on this device`),
     );

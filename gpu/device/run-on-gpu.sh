@@ -14,8 +14,10 @@
 #   5. the WebGPU adapter must be the hardware one (not SwiftShader/llvmpipe)
 # Measurements (each one runs; a failure or a time-out is reported and makes the exit status 1):
 #   6. the kernel specs on the hardware adapter (MLA_GPU_HARDWARE=1: no software fallback):
-#      property tests, real lengths (K up to 8192), the 2^24 index limit, 3 training steps vs cpu
-#   7. bench/gpu.ts (gpu.js GEMM at ResNet-50 shapes)
+#      property tests, real lengths (K up to 8192), the 2^24 index limit, 3 training steps vs cpu,
+#      the tiled WGSL GEMM vs core/gemm.ts and gpu.js (spec/gpu-wgsl-gemm.test.ts)
+#   7. bench/gpu.ts (WGSL GEMM beside gpu.js's GEMM at ResNet-50 shapes, with their ratio, plus a
+#      batch-level and a square product on hardware)
 #   8. a ResNet-50 + MLA training step at batch 64, 256x128 on --backend gpu (gpu/device/resnet-step.ts)
 #      and, when python3 has torch and torchvision, PyTorch's on the same card (gpu/device/torch-step.py)
 #   9. a short `npm run train -- --backend gpu` (1 epoch of 10 iterations on the synthetic set)
@@ -126,7 +128,7 @@ step() { # step <name> <timeout s> <log file> <command...>
 }
 
 step "kernel specs on the hardware adapter" 150 tests.txt \
-  node node_modules/vitest/vitest.mjs run spec/gpu-kernels.test.ts spec/gpu-long-loops.test.ts spec/gpu-index-limit.test.ts spec/gpu-training.test.ts
+  node node_modules/vitest/vitest.mjs run spec/gpu-kernels.test.ts spec/gpu-long-loops.test.ts spec/gpu-index-limit.test.ts spec/gpu-training.test.ts spec/gpu-wgsl-gemm.test.ts
 step "bench/gpu.ts" 45 bench-gpu.txt node --import tsx bench/gpu.ts
 cp bench/results/gpu.json "$OUT/" 2>/dev/null || true
 step "ResNet-50 + MLA step, batch 64, 256x128, --backend gpu" 180 resnet-step.txt \

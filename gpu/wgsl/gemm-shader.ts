@@ -16,6 +16,10 @@
  *     staging loop walks the operand in its memory order so consecutive invocations load consecutive
  *     words; partial tiles (M, N, K not multiples of the tile) stage zeros and skip the stores.
  *
+ * Split-K (kChunk != 0, for outputs too small to occupy the device): workgroup z sums slabs
+ * [z*kChunk, (z+1)*kChunk) of one product into its own partial [M, N] (Out at z*strideC, alpha 1, no
+ * beta); splitKReduceShader then sums the partials in z order and applies alpha and beta.
+ *
  * Integer arithmetic is u32 throughout (exact: gpu/wgsl/gemm.ts refuses any operand that a storage
  * binding, and so a u32 element index, cannot address). Loop bounds come from the uniform block and
  * have no caps.
@@ -46,7 +50,7 @@ export const TILE_SHORT: TileConfig = { TM: 16, TN: 64, TK: 16, WX: 16, WY: 8 };
 export const PARAM_WORDS = 20;
 export const PARAM = {
   M: 0, N: 1, K: 2, nSum: 3, lda: 4, ldb: 5, aOff: 6, bOff: 7,
-  strideA: 8, strideB: 9, strideC: 10, useBeta: 11, alpha: 12, beta: 13, gx: 14, gy: 15, gz: 16,
+  strideA: 8, strideB: 9, strideC: 10, useBeta: 11, alpha: 12, beta: 13, gx: 14, gy: 15, gz: 16, kChunk: 17,
 } as const;
 
 function checkConfig(c: TileConfig): void {
@@ -125,7 +129,7 @@ struct Params {
   lda: u32, ldb: u32, aOff: u32, bOff: u32,
   strideA: u32, strideB: u32, strideC: u32, useBeta: u32,
   alpha: f32, beta: f32, gx: u32, gy: u32,
-  gz: u32, pad0: u32, pad1: u32, pad2: u32,
+  gz: u32, kChunk: u32, pad1: u32, pad2: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -144,11 +148,18 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   let t = lid.y * ${WX}u + lid.x;
 ${decl}
   let slabs = (p.K + ${TK - 1}u) / ${TK}u;
+  // split-K: workgroup z sums only its chunk of slabs (z indexes the chunk, not a batch entry)
+  var slabBegin = 0u;
+  var slabEnd = slabs;
+  if (p.kChunk != 0u) {
+    slabBegin = min(slabs, z * p.kChunk);
+    slabEnd = min(slabs, slabBegin + p.kChunk);
+  }
   for (var s = 0u; s < p.nSum; s++) {
     let b = z * p.nSum + s;
     let aBase = p.aOff + b * p.strideA;
     let bBase = p.bOff + b * p.strideB;
-    for (var slab = 0u; slab < slabs; slab++) {
+    for (var slab = slabBegin; slab < slabEnd; slab++) {
       let k0 = slab * ${TK}u;
 ${stage}
       workgroupBarrier();
@@ -161,6 +172,31 @@ ${inner}
   }
   let outBase = z * p.strideC;
 ${store}
+}
+`;
+}
+
+/** Uniform block of the split-K reduction: n, parts, useBeta, pad, alpha, beta, pad, pad. */
+export const REDUCE_WORDS = 8;
+
+/** Out[i] = alpha * sum_{z < parts} Part[z*n + i] (+ beta * Cin[i] when useBeta != 0), in z order. */
+export function splitKReduceShader(): string {
+  return /* wgsl */ `
+struct R { n: u32, parts: u32, useBeta: u32, pad0: u32, alpha: f32, beta: f32, pad1: u32, pad2: u32 }
+@group(0) @binding(0) var<uniform> r: R;
+@group(0) @binding(1) var<storage, read> Part: array<f32>;
+@group(0) @binding(2) var<storage, read> Cin: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Out: array<f32>;
+
+@compute @workgroup_size(256, 1, 1)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = g.y * (nw.x * 256u) + g.x;
+  if (i >= r.n) { return; }
+  var s = 0.0;
+  for (var z = 0u; z < r.parts; z++) { s = s + Part[z * r.n + i]; }
+  var v = r.alpha * s;
+  if (r.useBeta != 0u) { v = v + r.beta * Cin[i]; }
+  Out[i] = v;
 }
 `;
 }

@@ -22,7 +22,9 @@
  * `maxBindingBytes` and `maxWorkgroupsPerDimension` (options) lower the device's limits, for tests.
  */
 import { createRequire } from 'node:module';
-import { PARAM, PARAM_WORDS, TILE_LARGE, TILE_SHORT, gemmShader, type TileConfig } from './gemm-shader.ts';
+import {
+  PARAM, PARAM_WORDS, REDUCE_WORDS, TILE_LARGE, TILE_SHORT, gemmShader, splitKReduceShader, type TileConfig,
+} from './gemm-shader.ts';
 import type { CompactGemm } from '../host-gemm.ts';
 
 // WebGPU flag values (the spec's; used as numbers so nothing depends on installed globals)
@@ -32,6 +34,16 @@ const USAGE_COPY_DST = 0x0008;
 const USAGE_UNIFORM = 0x0040;
 const USAGE_STORAGE = 0x0080;
 const MAP_READ = 0x0001;
+
+/**
+ * Split-K: a single product whose output has fewer than `splitKTarget` tiles (e.g. ResNet-50 conv1's
+ * weight gradient, 64 x 147 with K = 8192: 3 tiles, 3 workgroups on a device with 100+ cores) is cut
+ * along K into chunks of at least SPLIT_MIN_SLABS slabs, so that about splitKTarget workgroups run;
+ * a second pass sums the partials in a fixed order (deterministic). Default target: 128 workgroups
+ * on a hardware adapter, off on a software one (SwiftShader on 2 cores measured 1.7-2x slower with it).
+ */
+const SPLIT_TARGET_HARDWARE = 128;
+const SPLIT_MIN_SLABS = 8;
 
 /** Largest u32 element index + 1. */
 const U32_ELEMENTS = 2 ** 32 - 1;
@@ -61,6 +73,8 @@ export interface WgslGemmOptions {
   maxBindingBytes?: number;
   /** lower the workgroups per dispatch axis below the device's maxComputeWorkgroupsPerDimension (tests of the split) */
   maxWorkgroupsPerDimension?: number;
+  /** split-K below this many output tiles (0: never); default 128 on hardware, 0 on a software adapter */
+  splitKTarget?: number;
 }
 
 /** A device-resident product: op(A_b) [M,K] x op(B_b) [K,N] for b < batch (or summed over b). */
@@ -81,6 +95,8 @@ interface Dispatch {
   M: number; N: number; K: number; nSum: number; zCount: number;
   lda: number; ldb: number; aOff: number; bOff: number; strideA: number; strideB: number; strideC: number;
   alpha: number; beta: number; useBeta: boolean; transA: boolean; transB: boolean;
+  /** split-K chunk in slabs (0: no split) */
+  kChunk?: number;
 }
 
 export class WgslGemm {
@@ -91,6 +107,8 @@ export class WgslGemm {
   readonly maxElements: number;
   /** workgroups per dispatch axis; larger grids are split into several dispatches */
   readonly maxWorkgroups: number;
+  /** split-K below this many output tiles (0: never) */
+  readonly splitKTarget: number;
   /** dispatches submitted so far (a split product counts each) */
   dispatches = 0;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -109,6 +127,9 @@ export class WgslGemm {
     const dev = this.device.limits.maxStorageBufferBindingSize;
     this.maxBindingBytes = Math.min(dev, this.device.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
     this.maxElements = Math.min(Math.floor(this.maxBindingBytes / 4), U32_ELEMENTS);
+    const info = (context.adapter as { info?: { vendor?: string; architecture?: string; description?: string } }).info ?? {};
+    const software = /swiftshader|llvmpipe|lavapipe/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+    this.splitKTarget = opts.splitKTarget ?? (software ? 0 : SPLIT_TARGET_HARDWARE);
     this.maxWorkgroups = Math.max(1, Math.min(this.device.limits.maxComputeWorkgroupsPerDimension, opts.maxWorkgroupsPerDimension ?? Infinity));
     this.dummy = this.device.createBuffer({ size: 16, usage: USAGE_STORAGE });
     this.reader = { readBufferResult: (h) => this.readBuffer(h.buffer, h.output.reduce((a, b) => a * b, 1)) };
@@ -151,9 +172,73 @@ export class WgslGemm {
     }
   }
 
-  /** Encodes and submits the product into `out` (one dispatch per chunk of workgroups). */
+  /**
+   * Encodes and submits the product into `out`: split along K (then reduced) when the output is too
+   * small to occupy the device, else directly; each in one dispatch per chunk of workgroups.
+   */
   private encode(d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
+    if (this.context.isLost) throw new Error('gpu wgsl-gemm: the WebGPU device was lost; recreate the backend');
     const tile = d.M <= TILE_SHORT.TM ? TILE_SHORT : TILE_LARGE;
+    const tiles = Math.ceil(d.N / tile.TN) * Math.ceil(d.M / tile.TM);
+    const slabs = Math.ceil(d.K / tile.TK);
+    const n = d.M * d.N;
+    let splits = 1;
+    if (d.zCount === 1 && d.nSum === 1 && tiles < this.splitKTarget && slabs >= 2 * SPLIT_MIN_SLABS) {
+      splits = Math.min(Math.ceil(this.splitKTarget / tiles), Math.floor(slabs / SPLIT_MIN_SLABS), Math.floor(this.maxElements / n));
+    }
+    if (splits <= 1) {
+      this.dispatchGemm(tile, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
+      return;
+    }
+    const kChunk = Math.ceil(slabs / splits);
+    const parts = Math.ceil(slabs / kChunk);
+    const partBytes = parts * n * 4;
+    const part = this.device.createBuffer({ size: partBytes, usage: USAGE_STORAGE });
+    this.dispatchGemm(tile, {
+      ...d, zCount: parts, strideA: 0, strideB: 0, strideC: n, alpha: 1, beta: 0, useBeta: false, kChunk,
+    }, A, aBytes, B, bBytes, null, 0, part, partBytes);
+    this.dispatchReduce(part, parts, n, d, C, cBytes, out, outBytes);
+    part.destroy(); // freed once the submitted work is done
+  }
+
+  private dispatchReduce(part: GPUBuffer, parts: number, n: number, d: Dispatch, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
+    let pipe = this.pipelines.get('reduce');
+    if (!pipe) {
+      const module = this.device.createShaderModule({ code: splitKReduceShader(), label: 'wgsl-gemm split-K reduce' });
+      pipe = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'wgsl-gemm split-K reduce' });
+      this.pipelines.set('reduce', pipe);
+    }
+    const host = new ArrayBuffer(REDUCE_WORDS * 4);
+    const u = new Uint32Array(host), f = new Float32Array(host);
+    u[0] = n; u[1] = parts; u[2] = d.useBeta ? 1 : 0;
+    f[4] = d.alpha; f[5] = d.beta;
+    const params = this.device.createBuffer({ size: REDUCE_WORDS * 4, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    this.device.queue.writeBuffer(params, 0, host);
+    const group = this.device.createBindGroup({
+      layout: pipe.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: params } },
+        { binding: 1, resource: { buffer: part, offset: 0, size: parts * n * 4 } },
+        { binding: 2, resource: C ? { buffer: C, offset: 0, size: Math.max(4, cBytes) } : { buffer: this.dummy } },
+        { binding: 3, resource: { buffer: out, offset: 0, size: Math.max(4, outBytes) } },
+      ],
+    });
+    const groups = Math.ceil(n / 256);
+    const gx = Math.min(groups, this.maxWorkgroups);
+    const gy = Math.ceil(groups / gx);
+    if (gy > this.maxWorkgroups) throw new Error(`gpu wgsl-gemm: split-K reduction of ${n} elements needs ${gy} x ${gx} workgroups`);
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipe);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(gx, gy, 1);
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+    this.dispatches++;
+    params.destroy();
+  }
+
+  private dispatchGemm(tile: TileConfig, d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
     const pipe = this.pipeline(tile, d.transA, d.transB);
     const u = this.paramsU32, f = this.paramsF32;
     u.fill(0);
@@ -161,6 +246,7 @@ export class WgslGemm {
     u[PARAM.lda] = d.lda; u[PARAM.ldb] = d.ldb; u[PARAM.aOff] = d.aOff; u[PARAM.bOff] = d.bOff;
     u[PARAM.strideA] = d.strideA; u[PARAM.strideB] = d.strideB; u[PARAM.strideC] = d.strideC;
     u[PARAM.useBeta] = d.useBeta ? 1 : 0;
+    u[PARAM.kChunk] = d.kChunk ?? 0;
     f[PARAM.alpha] = d.alpha; f[PARAM.beta] = d.beta;
     const gx = Math.ceil(d.N / tile.TN), gy = Math.ceil(d.M / tile.TM), gz = d.zCount;
     const lim = this.maxWorkgroups;
