@@ -5,7 +5,8 @@
  * reads every operand element from global memory K times per output. This shader is the classic
  * shared-memory tiling:
  *
- *   - a workgroup of WX x WY invocations owns a TM x TN tile of the output, each invocation
+ *   - a workgroup of WX x WY invocations owns a TM x TN tile of the output (64 x 64; 16 x 64 for
+ *     M <= 16 and 8 x 64 for M <= 8, the tiny model's 8-channel convs), each invocation
  *     RM = TM/WY rows x RN = TN/WX columns of it (held in registers), rows ly + WY*r and columns
  *     lx + WX*c, so neighbouring invocations read neighbouring shared words and write neighbouring
  *     global words;
@@ -45,6 +46,8 @@ export interface TileConfig {
 export const TILE_LARGE: TileConfig = { TM: 64, TN: 64, TK: 16, WX: 16, WY: 16 };
 /** 16-row tiles for short outputs (M <= 16, e.g. the tiny model's 8-channel convs): 16 x 64, 16 x 8 invocations. */
 export const TILE_SHORT: TileConfig = { TM: 16, TN: 64, TK: 16, WX: 16, WY: 8 };
+/** 8-row tiles for the shortest outputs (M <= 8): 8 x 64, 16 x 8 invocations, 1 x 4 outputs each. */
+export const TILE_TINY: TileConfig = { TM: 8, TN: 64, TK: 16, WX: 16, WY: 8 };
 
 /** Layout of the uniform block: PARAM_WORDS u32/f32 words (80 bytes), word indices below. */
 export const PARAM_WORDS = 20;

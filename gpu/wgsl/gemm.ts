@@ -23,7 +23,7 @@
  */
 import { createRequire } from 'node:module';
 import {
-  PARAM, PARAM_WORDS, REDUCE_WORDS, TILE_LARGE, TILE_SHORT, gemmShader, splitKReduceShader, type TileConfig,
+  PARAM, PARAM_WORDS, REDUCE_WORDS, TILE_LARGE, TILE_SHORT, TILE_TINY, gemmShader, splitKReduceShader, type TileConfig,
 } from './gemm-shader.ts';
 import type { CompactGemm } from '../host-gemm.ts';
 
@@ -178,7 +178,7 @@ export class WgslGemm {
    */
   private encode(d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
     if (this.context.isLost) throw new Error('gpu wgsl-gemm: the WebGPU device was lost; recreate the backend');
-    const tile = d.M <= TILE_SHORT.TM ? TILE_SHORT : TILE_LARGE;
+    const tile = d.M <= TILE_TINY.TM ? TILE_TINY : d.M <= TILE_SHORT.TM ? TILE_SHORT : TILE_LARGE;
     const tiles = Math.ceil(d.N / tile.TN) * Math.ceil(d.M / tile.TM);
     const slabs = Math.ceil(d.K / tile.TK);
     const n = d.M * d.N;
