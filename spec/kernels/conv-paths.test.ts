@@ -49,7 +49,7 @@ describe('wasm conv kernels equal the cpu conv algorithm on the wasm GEMM, bit f
 
   it('on random geometries', () => {
     const rng = new Rng(21);
-    const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform(0, hi - lo + 1));
+    const int = (lo: number, hi: number) => lo + rng.int(hi - lo + 1);
     for (let t = 0; t < 120; t++) {
       const kh = int(1, 7), kw = t % 3 ? kh : int(1, 7), sh = int(1, 3), sw = t % 4 ? 2 : int(1, 3);
       const ph = int(0, 3), pw = int(0, 3);
