@@ -3,6 +3,9 @@
  * addScalar, mulScalar, relu, sigmoid. Forward and backward of each side by side.
  * A broadcast input's gradient is the output gradient summed over the axes it was stretched along.
  * Same-shape add, relu and addInto run the active backend's kernels (core/kernels/elementwise.ts).
+ * The others are plain loops: a broadcast becomes a few nested loops with constant strides (loopNest),
+ * and each op's innermost loop is written out. Results are bit-identical to one closure call per
+ * element (spec/elementwise-broadcast.test.ts).
  */
 import { Tensor, allocUnzeroed, ShapeError, sameShape, type Axes, type Storage } from '../tensor.ts';
 import { record } from '../autograd.ts';
@@ -35,7 +38,7 @@ function broadcastStrides(shape: readonly number[], out: readonly number[]): num
   return strides;
 }
 
-/** Visit every output index with the matching flat offsets into a and b. */
+/** Visit every index of `out` in order with the matching flat offsets (strides sa, sb) into a and b. */
 function forEachBroadcast(out: readonly number[], sa: number[], sb: number[], fn: (o: number, ia: number, ib: number) => void): void {
   const rank = out.length;
   const idx = new Array<number>(rank).fill(0);
@@ -55,43 +58,81 @@ function forEachBroadcast(out: readonly number[], sa: number[], sb: number[], fn
   }
 }
 
-type Binary = {
-  name: string;
-  f: (a: number, b: number) => number;
-  /** d out / d a and d out / d b at (a, b). */
-  da: (a: number, b: number) => number;
-  db: (a: number, b: number) => number;
-};
+/**
+ * The loop nest of a broadcast: the output shape with its size-1 axes dropped and neighbouring axes
+ * merged where a and b both step through them as through one axis, with a's and b's strides.
+ * Same shapes become one axis; [32, 64, 32] / [32, 1, 32] stays dims [32, 64, 32], a [2048, 32, 1],
+ * b [32, 0, 1]; [32, 4, 16, 32] + [4, 16, 32] becomes dims [32, 2048], a [2048, 1], b [0, 1].
+ * The last axis (strides 0 or 1) is the run that the ops' loops walk.
+ */
+function loopNest(out: readonly number[], a: readonly number[], b: readonly number[]) {
+  const sa = broadcastStrides(a, out), sb = broadcastStrides(b, out);
+  const dims: number[] = [], ta: number[] = [], tb: number[] = [];
+  for (let d = 0; d < out.length; d++) {
+    if (out[d] === 1) continue;
+    const k = dims.length - 1;
+    if (k >= 0 && ta[k] === sa[d] * out[d] && tb[k] === sb[d] * out[d]) {
+      dims[k] *= out[d];
+      ta[k] = sa[d];
+      tb[k] = sb[d];
+    } else {
+      dims.push(out[d]);
+      ta.push(sa[d]);
+      tb.push(sb[d]);
+    }
+  }
+  if (dims.length === 0) dims.push(1), ta.push(0), tb.push(0);
+  return { dims, sa: ta, sb: tb };
+}
+
+/** Walk the nest: run(n, o, ia, sa, ib, sb) for each innermost run of n outputs, in output order (o = 0, n, 2n, ...). */
+function forEachRun(nest: ReturnType<typeof loopNest>, run: (n: number, o: number, ia: number, sa: number, ib: number, sb: number) => void): void {
+  const { dims, sa, sb } = nest;
+  const r = dims.length - 1;
+  const n = dims[r];
+  if (n === 0) return;
+  forEachBroadcast(dims.slice(0, r), sa, sb, (j, ia, ib) => run(n, j * n, ia, sa[r], ib, sb[r]));
+}
+
+/** One run of the forward: y[o + i] = f(A[ia + i·sa], B[ib + i·sb]) for i < n. */
+type Forward = (y: Storage, A: Storage, B: Storage, n: number, o: number, ia: number, sa: number, ib: number, sb: number) => void;
+/** One run of a gradient: gx[ix + i·sx] += g[o + i] · ∂f/∂x at (A[ia + i·sa], B[ib + i·sb]), x = a or b, in order of i. */
+type Backward = (gx: Storage, g: Storage, A: Storage, B: Storage, n: number, o: number, ia: number, sa: number, ib: number, sb: number) => void;
+
+/**
+ * A broadcasting binary op from its three loops over one run (each op writes its own, so V8
+ * compiles each with the arithmetic inlined; a closure call per run rather than per element).
+ * The backward accumulates into ga over o = 0, 1, 2, ..., then into gb in a second pass over o:
+ * each gradient element receives its terms in output order, so the sums round as one interleaved
+ * pass would round them (also for x op x, whose two gradients are one buffer: same shapes make a
+ * single run, so each element still gets its a-term before its b-term).
+ */
+type Binary = { name: string; f: Forward; da: Backward; db: Backward };
 
 function binary(def: Binary) {
   return <A extends Axes>(a: Tensor<A>, b: Tensor<any>): Tensor<A> => {
     const shape = sameShape(a.shape, b.shape) ? a.shape : broadcastShape(a.shape, b.shape, def.name);
     const out = new Tensor<A>(allocUnzeroed(a.dtype, shape.reduce((x, y) => x * y, 1)), shape);
     const y = out.data, A = a.data, B = b.data;
-    const same = sameShape(a.shape, b.shape);
-    const sa = same ? [] : broadcastStrides(a.shape, shape);
-    const sb = same ? [] : broadcastStrides(b.shape, shape);
-    if (same) for (let i = 0; i < y.length; i++) y[i] = def.f(A[i], B[i]);
-    else forEachBroadcast(shape, sa, sb, (o, ia, ib) => { y[o] = def.f(A[ia], B[ib]); });
+    const nest = loopNest(shape, a.shape, b.shape);
+    forEachRun(nest, (n, o, ia, sa, ib, sb) => def.f(y, A, B, n, o, ia, sa, ib, sb));
     return record(out, [a, b], (g) => {
       const ga = a.requiresGrad ? a.gradBuffer() : null;
       const gb = b.requiresGrad ? b.gradBuffer() : null;
-      if (same) {
-        for (let i = 0; i < g.length; i++) {
-          if (ga) ga[i] += g[i] * def.da(A[i], B[i]);
-          if (gb) gb[i] += g[i] * def.db(A[i], B[i]);
-        }
-      } else {
-        forEachBroadcast(shape, sa, sb, (o, ia, ib) => {
-          if (ga) ga[ia] += g[o] * def.da(A[ia], B[ib]);
-          if (gb) gb[ib] += g[o] * def.db(A[ia], B[ib]);
-        });
-      }
+      if (ga) forEachRun(nest, (n, o, ia, sa, ib, sb) => def.da(ga, g, A, B, n, o, ia, sa, ib, sb));
+      if (gb) forEachRun(nest, (n, o, ia, sa, ib, sb) => def.db(gb, g, A, B, n, o, ia, sa, ib, sb));
     });
   };
 }
 
-const addBroadcast = binary({ name: 'add', f: (a, b) => a + b, da: () => 1, db: () => 1 });
+// The loops below: for (end = o + n; o < end; o++, ia += sa, ib += sb) ... The gradient terms keep
+// the float operations of g · ∂f/∂x exactly: g · 1 is g, x + g · -1 is x - g, and div keeps g · (1 / b).
+const addBroadcast = binary({
+  name: 'add',
+  f: (y, A, B, n, o, ia, sa, ib, sb) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) y[o] = A[ia] + B[ib]; },
+  da: (ga, g, _A, _B, n, o, ia, sa) => { for (const end = o + n; o < end; o++, ia += sa) ga[ia] += g[o]; },
+  db: (gb, g, _A, _B, n, o, _ia, _sa, ib, sb) => { for (const end = o + n; o < end; o++, ib += sb) gb[ib] += g[o]; },
+});
 
 /** a + b; written out for equal shapes (every residual connection), broadcasting otherwise. */
 export function add<A extends Axes>(a: Tensor<A>, b: Tensor<any>): Tensor<A> {
@@ -103,22 +144,40 @@ export function add<A extends Axes>(a: Tensor<A>, b: Tensor<any>): Tensor<A> {
     if (b.requiresGrad) addInto(b.gradBuffer(), g);
   });
 }
-export const sub = binary({ name: 'sub', f: (a, b) => a - b, da: () => 1, db: () => -1 });
-export const mul = binary({ name: 'mul', f: (a, b) => a * b, da: (_a, b) => b, db: (a) => a });
-export const div = binary({ name: 'div', f: (a, b) => a / b, da: (_a, b) => 1 / b, db: (a, b) => -a / (b * b) });
 
-function unary(name: string, f: (x: number) => number, dfdx: (x: number, y: number) => number) {
-  return <A extends Axes>(x: Tensor<A>): Tensor<A> => {
-    const X = x.data;
-    const y = allocUnzeroed(x.dtype, x.size);
-    for (let i = 0; i < y.length; i++) y[i] = f(X[i]);
-    const out = new Tensor<A>(y, x.shape);
-    out.name = name;
-    return record(out, [x], (g) => {
-      const gx = x.gradBuffer();
-      for (let i = 0; i < g.length; i++) gx[i] += g[i] * dfdx(X[i], y[i]);
-    });
-  };
+/** a - b; d/da = 1, d/db = -1. */
+export const sub = binary({
+  name: 'sub',
+  f: (y, A, B, n, o, ia, sa, ib, sb) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) y[o] = A[ia] - B[ib]; },
+  da: (ga, g, _A, _B, n, o, ia, sa) => { for (const end = o + n; o < end; o++, ia += sa) ga[ia] += g[o]; },
+  db: (gb, g, _A, _B, n, o, _ia, _sa, ib, sb) => { for (const end = o + n; o < end; o++, ib += sb) gb[ib] -= g[o]; },
+});
+
+/** a · b; d/da = b, d/db = a. */
+export const mul = binary({
+  name: 'mul',
+  f: (y, A, B, n, o, ia, sa, ib, sb) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) y[o] = A[ia] * B[ib]; },
+  da: (ga, g, _A, B, n, o, ia, sa, ib, sb) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) ga[ia] += g[o] * B[ib]; },
+  db: (gb, g, A, _B, n, o, ia, sa, ib, sb) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) gb[ib] += g[o] * A[ia]; },
+});
+
+/** a / b; d/da = 1 / b, d/db = -a / b². */
+export const div = binary({
+  name: 'div',
+  f: (y, A, B, n, o, ia, sa, ib, sb) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) y[o] = A[ia] / B[ib]; },
+  da: (ga, g, _A, B, n, o, ia, sa, ib, sb) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) ga[ia] += g[o] * (1 / B[ib]); },
+  db: (gb, g, A, B, n, o, ia, sa, ib, sb) => { for (const end = o + n; o < end; o++, ia += sa, ib += sb) gb[ib] += g[o] * (-A[ia] / (B[ib] * B[ib])); },
+});
+
+/** A unary op from its two loops: forward(X, y) fills y, backward(gx, g, X, y) accumulates gx. */
+function unary<A extends Axes>(name: string, x: Tensor<A>, forward: (X: Storage, y: Storage) => void,
+  backward: (gx: Storage, g: Storage, X: Storage, y: Storage) => void): Tensor<A> {
+  const X = x.data;
+  const y = allocUnzeroed(x.dtype, x.size);
+  forward(X, y);
+  const out = new Tensor<A>(y, x.shape);
+  out.name = name;
+  return record(out, [x], (g) => backward(x.gradBuffer(), g, X, y));
 }
 
 /** relu(x) = max(x, 0); d/dx = [x > 0]. Written out: it follows every BatchNorm. */
@@ -129,14 +188,24 @@ export function relu<A extends Axes>(x: Tensor<A>): Tensor<A> {
 }
 
 /** sigmoid(x) = 1 / (1 + e^-x); d/dx = y (1 - y). */
-export const sigmoid = unary('sigmoid', (x) => 1 / (1 + Math.exp(-x)), (_x, y) => y * (1 - y));
-
-export function addScalar<A extends Axes>(x: Tensor<A>, s: number): Tensor<A> {
-  return unary('addScalar', (v) => v + s, () => 1)(x);
+export function sigmoid<A extends Axes>(x: Tensor<A>): Tensor<A> {
+  return unary('sigmoid', x,
+    (X, y) => { for (let i = 0; i < y.length; i++) y[i] = 1 / (1 + Math.exp(-X[i])); },
+    (gx, g, _X, y) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * (y[i] * (1 - y[i])); });
 }
 
+/** x + s; d/dx = 1. */
+export function addScalar<A extends Axes>(x: Tensor<A>, s: number): Tensor<A> {
+  return unary('addScalar', x,
+    (X, y) => { for (let i = 0; i < y.length; i++) y[i] = X[i] + s; },
+    (gx, g) => { for (let i = 0; i < g.length; i++) gx[i] += g[i]; });
+}
+
+/** x · s; d/dx = s. */
 export function mulScalar<A extends Axes>(x: Tensor<A>, s: number): Tensor<A> {
-  return unary('mulScalar', (v) => v * s, () => s)(x);
+  return unary('mulScalar', x,
+    (X, y) => { for (let i = 0; i < y.length; i++) y[i] = X[i] * s; },
+    (gx, g) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * s; });
 }
 
 /** In-place y += x for plain buffers of one type and length (no tape). */
