@@ -20,6 +20,7 @@ import type { BatchNormLayout } from './kernels/batchnorm.ts';
 import * as cpuElementwise from './kernels/elementwise.ts';
 import * as cpuPool from './kernels/pool.ts';
 import type { PoolGeometry } from './kernels/pool.ts';
+import { setStorageProvider, type StorageProvider } from './tensor.ts';
 
 /** Row-major C = alpha op(A) op(B) + beta C, op(A) [M, K], op(B) [K, N]; see core/gemm.ts. */
 export type GemmKernel = (
@@ -97,6 +98,13 @@ registerKernels('cpu', {
   batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward,
 });
 
+const storages = new Map<string, StorageProvider>();
+
+/** Where `backend` keeps tensor storage (see core/tensor.ts); without one, ordinary memory. */
+export function registerStorage(backend: string, storage: StorageProvider): void {
+  storages.set(backend, storage);
+}
+
 /** The active backend's kernels. Mutated in place, so that modules holding a reference see the switch. */
 export const kernels: Kernels = { ...(registry.get('cpu') as Kernels) };
 
@@ -107,6 +115,7 @@ export function useBackend(backend: string, description = backend): void {
   const own = registry.get(backend);
   if (!own) throw new Error(`backend '${backend}' has no kernels registered (registered: ${registeredBackends().join(', ')})`);
   Object.assign(kernels, registry.get('cpu'), own);
+  setStorageProvider(storages.get(backend) ?? null);
   const borrowed = (Object.keys(kernels) as KernelName[]).filter((k) => !(k in own));
   active = { name: backend, description: borrowed.length ? `${description}; cpu reference for ${borrowed.join(', ')}` : description };
 }

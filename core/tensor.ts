@@ -44,13 +44,13 @@ const poolKey = (dtype: DType, n: number) => `${dtype}:${n}`;
 
 /** Zeroed storage; large buffers are SharedArrayBuffer-backed (see core/gemm-parallel.ts). */
 export function alloc(dtype: DType, n: number): Storage {
-  return takeRecycled(dtype, n)?.fill(0) ?? tracked(freshStorage(dtype, n));
+  return takeRecycled(dtype, n)?.fill(0) ?? tracked(freshStorage(dtype, n, true));
 }
 
 /** Storage for a kernel that writes every element: a recycled buffer comes as it was left (see above). */
 export function allocUnzeroed(dtype: DType, n: number): Storage {
-  if (recyclingMode === 'poison') return tracked(freshStorage(dtype, n).fill(NaN));
-  return takeRecycled(dtype, n) ?? tracked(freshStorage(dtype, n));
+  if (recyclingMode === 'poison') return tracked(freshStorage(dtype, n, false).fill(NaN));
+  return takeRecycled(dtype, n) ?? tracked(freshStorage(dtype, n, false));
 }
 
 function takeRecycled(dtype: DType, n: number): Storage | undefined {
@@ -65,7 +65,27 @@ function tracked(s: Storage): Storage {
   return s;
 }
 
-function freshStorage(dtype: DType, n: number): Storage {
+/**
+ * Where a backend keeps float32 storage (core/backend.ts `registerStorage`): the wasm backend's
+ * linear memory, where its kernels use operands in place. Only a recycling scope's buffers live
+ * there (their lifetime is known: they go back with `release` when a scope leaves them unused).
+ */
+export interface StorageProvider {
+  /** n floats, contents undefined; null when the backend's memory is full. */
+  allocFloats(n: number): Float32Array | null;
+  /** Takes back storage from allocFloats; false for any other array. */
+  release(a: Float32Array): boolean;
+}
+
+let provider: StorageProvider | null = null;
+
+export function setStorageProvider(p: StorageProvider | null): void {
+  provider = p;
+}
+
+function freshStorage(dtype: DType, n: number, zeroed: boolean): Storage {
+  const owned = scope && provider && dtype === 'float32' && n >= SHARED_FROM ? provider.allocFloats(n) : null;
+  if (owned) return zeroed ? owned.fill(0) : owned;
   const bytes = dtype === 'float32' ? 4 : 8;
   const buffer = n >= SHARED_FROM ? new SharedArrayBuffer(n * bytes) : new ArrayBuffer(n * bytes);
   return dtype === 'float32' ? new Float32Array(buffer as ArrayBuffer) : new Float64Array(buffer as ArrayBuffer);
@@ -73,6 +93,12 @@ function freshStorage(dtype: DType, n: number): Storage {
 
 export function setRecycling(mode: 'on' | 'off' | 'poison'): void {
   recyclingMode = mode;
+  dropPool();
+}
+
+/** Forgets the pool; storage a backend provided goes back to it. */
+function dropPool(): void {
+  for (const list of pool.values()) for (const s of list) if (s instanceof Float32Array) provider?.release(s);
   pool = new Map();
 }
 
@@ -86,10 +112,12 @@ export function recycling<T>(fn: () => T): T {
   } finally {
     scope = null;
   }
-  pool = new Map();
+  dropPool();
   for (const s of mine) {
-    if (recyclingMode === 'poison') s.fill(NaN);
-    else {
+    if (recyclingMode === 'poison') {
+      s.fill(NaN);
+      if (s instanceof Float32Array) provider?.release(s);
+    } else {
       const key = poolKey(dtypeOf(s), s.length);
       const list = pool.get(key);
       if (list) list.push(s);

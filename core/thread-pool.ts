@@ -10,6 +10,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startTsWorker, tsWorkersAvailable } from './ts-worker.ts';
 import { JOBS, type JobName } from './thread-jobs.ts';
+import { MEMORY_KEY, threadMemory, toHelper } from './wasm/memory.ts';
 
 export interface Job {
   name: JobName;
@@ -38,7 +39,7 @@ function startHelpers(): Helper[] {
   return Array.from({ length: n }, () => {
     const ctrl = new Int32Array(new SharedArrayBuffer(8));
     const { port1, port2 } = new MessageChannel();
-    const worker = startTsWorker(workerUrl, { workerData: { ctrl, port: port2 }, transferList: [port2] });
+    const worker = startTsWorker(workerUrl, { workerData: { ctrl, port: port2, [MEMORY_KEY]: threadMemory() }, transferList: [port2] });
     worker.unref();
     return { worker, port: port1, ctrl };
   });
@@ -74,7 +75,7 @@ export function runJobs(jobs: Job[]): void {
   const posted = all.slice(0, jobs.length - 1);
   posted.forEach((h, i) => {
     Atomics.store(h.ctrl, 1, 0);
-    h.port.postMessage(jobs[i + 1]);
+    h.port.postMessage({ name: jobs[i + 1].name, args: jobs[i + 1].args.map(toHelper) });
     Atomics.store(h.ctrl, 0, 1);
     Atomics.notify(h.ctrl, 0);
   });

@@ -1,11 +1,13 @@
 /**
  * A helper thread of ./thread-pool.ts: waits on its control word, takes one job from its port
- * synchronously, runs it (./thread-jobs.ts), signals completion (and reports a failure on the port).
+ * synchronously, runs it (./thread-jobs.ts) on the main thread's wasm memory, signals completion (and
+ * reports a failure on the port).
  */
 import { workerData } from 'node:worker_threads';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { JOBS } from './thread-jobs.ts';
 import type { Job } from './thread-pool.ts';
+import { fromParent } from './wasm/memory.ts';
 
 const { ctrl, port } = workerData as { ctrl: Int32Array; port: MessagePort };
 
@@ -16,7 +18,7 @@ for (;;) {
   while (!msg) msg = receiveMessageOnPort(port);
   const job = msg.message as Job;
   try {
-    (JOBS[job.name] as (...a: unknown[]) => void)(...job.args);
+    (JOBS[job.name] as (...a: unknown[]) => void)(...job.args.map(fromParent));
   } catch (e) {
     port.postMessage(String((e as Error).message));
   }

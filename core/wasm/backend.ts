@@ -1,13 +1,13 @@
 /**
  * The `wasm` backend: WebAssembly-SIMD kernels (core/wasm/assembly/, AssemblyScript), on every core
- * for large work. `registerWasmBackend()` loads the module and registers its kernels; it returns
+ * for large work, over tensors that live in its shared linear memory (./memory.ts). `registerWasmBackend()` loads the module and registers its kernels; it returns
  * why not where the module cannot load (the run then says so and stays on `cpu`). Float64 operands
  * (the equation-level tests) run the cpu reference kernels.
  *
  * Threads share a kernel's work so that any split gives the same numbers, bit for bit: GEMM by
  * columns (core/gemm-parallel.ts), conv forward and dX by images, conv dW by rows of im2col.
  */
-import { registerKernels, useBackend, type Kernels } from '../backend.ts';
+import { registerKernels, registerStorage, useBackend, type Kernels } from '../backend.ts';
 import { parallelGemm } from '../gemm-parallel.ts';
 import * as cpuConv from '../kernels/conv.ts';
 import type { ConvGeometry } from '../kernels/conv.ts';
@@ -18,6 +18,7 @@ import { convBackpropFilterRange, convBackpropInputRange, convForwardRange } fro
 import * as batchNorm from './batchnorm.ts';
 import * as elementwise from './elementwise.ts';
 import * as pool from './pool.ts';
+import { allocFloats, release } from './memory.ts';
 
 /** Below this many multiply-adds a conv runs on the calling thread. */
 const MIN_WORK = 1 << 20;
@@ -59,6 +60,7 @@ export function registerWasmBackend(): string | null {
     gemm: parallelGemm('wasm'), conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
     batchNormBackward, relu, reluBackward, add, addInto, maxPool2d: pool.maxPool2d,
   });
+  registerStorage('wasm', { allocFloats, release });
   registered = true;
   return null;
 }

@@ -1,7 +1,7 @@
 /**
  * The wasm BatchNorm kernels (core/wasm/assembly/batchnorm.ts) with the cpu kernels' signatures,
  * over channels c0..c1 (any split of the channels gives the same numbers, bit for bit): operands
- * copied into this thread's linear memory, results copied back. Float64 operands, or fewer than
+ * outside the wasm memory copied in, results copied back out. Float64 operands, or fewer than
  * MIN_LENGTH values, run the cpu kernels (core/kernels/batchnorm.ts).
  */
 import type { Kernels } from '../backend.ts';
@@ -18,12 +18,12 @@ function call(kernel: string, ...operands: (Float | null)[]) {
 /** Address of a copy of a float64 array. */
 function putF64(w: WasmExports, arena: Arena, a: Float64Array): number {
   const at = arena.take(2 * a.length);
-  new Float64Array(w.memory.buffer, at, a.length).set(a);
+  new Float64Array(w.memory.buffer as ArrayBuffer, at, a.length).set(a);
   return at;
 }
 
 function getF64(w: WasmExports, at: number, dst: Float64Array): void {
-  dst.set(new Float64Array(w.memory.buffer, at, dst.length));
+  dst.set(new Float64Array(w.memory.buffer as ArrayBuffer, at, dst.length));
 }
 
 export const batchNormStatistics: Kernels['batchNormStatistics'] = (l, x, mean, variance) => {
@@ -41,8 +41,9 @@ export const batchNormNormalize: Kernels['batchNormNormalize'] = (l, x, scale, s
   if (!c) return cpu.batchNormNormalize(l, x, scale, shift, y);
   const xp = c.arena.put(x as Float32Array, 0, x.length);
   const sp = putF64(c.w, c.arena, scale), hp = putF64(c.w, c.arena, shift);
-  c.w.batchNormNormalize(xp, l.N, l.C, l.S, 0, l.C, sp, hp, xp);
-  c.arena.get(xp, 1, y.length, 0, y as Float32Array, 0);
+  const yp = c.arena.out(y as Float32Array, 0, y.length);
+  c.w.batchNormNormalize(xp, l.N, l.C, l.S, 0, l.C, sp, hp, yp);
+  c.arena.get(yp, 1, y.length, 0, y as Float32Array, 0);
 };
 
 export const batchNormBackward: Kernels['batchNormBackward'] = (l, x, dy, mean, invStd, scale, training, dx, sums) => {

@@ -2,8 +2,8 @@
  * The wasm conv2d kernels on one thread, over a range of the work: images n0..n1 (forward, dX) or
  * rows r0..r1 of im2col's CK = C·kh·kw rows (dW: every image, in order). Any split of the ranges
  * gives the same numbers, bit for bit (each output element is summed in the same order), so the
- * threads of core/wasm/backend.ts may share the work any way. Operands are copied into this
- * thread's linear memory, results copied back (core/wasm/kernels.ts).
+ * threads of core/wasm/backend.ts may share the work any way. Operands outside the wasm memory are
+ * copied in, results copied back (core/wasm/kernels.ts).
  */
 import type { ConvGeometry } from '../kernels/conv.ts';
 import { isDirect } from '../kernels/conv.ts';
@@ -20,7 +20,7 @@ export function convForwardRange(g: ConvGeometry, x: Float32Array, w: Float32Arr
   const xp = arena.put(x, n0 * xs, (n1 - n0) * xs);
   const wp = arena.put(w, 0, g.O * CK);
   const bp = b ? arena.put(b, 0, g.O) : 0;
-  const yp = arena.take((n1 - n0) * ys);
+  const yp = arena.out(y, n0 * ys, (n1 - n0) * ys);
   const cols = arena.take(colsFloats(g, CK));
   const packedW = arena.take(k.gemmPackedABytes(g.O, CK) / 4);
   k.convForward(xp, wp, bp, b ? 1 : 0, n1 - n0, g.C, g.H, g.W, g.O, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.Ho, g.Wo, yp, cols, pack, packedW);

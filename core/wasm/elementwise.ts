@@ -1,6 +1,6 @@
 /**
  * The wasm elementwise kernels (core/wasm/assembly/elementwise.ts) with the cpu kernels'
- * signatures: operands copied into this thread's linear memory, the result copied back. Below
+ * signatures (operands outside the wasm memory copied in, the result copied back out). Below
  * MIN_LENGTH values, or for float64 operands, the cpu kernel runs (core/kernels/elementwise.ts).
  */
 import type { Kernels } from '../backend.ts';
@@ -20,8 +20,9 @@ export const relu: Kernels['relu'] = (x, y) => {
   if (!c) return cpu.relu(x, y);
   const n = y.length;
   const xp = c.arena.put(x as Float32Array, 0, n);
-  c.w.relu(xp, xp, n);
-  c.arena.get(xp, 1, n, 0, y as Float32Array, 0);
+  const yp = c.arena.out(y as Float32Array, 0, n);
+  c.w.relu(xp, yp, n);
+  c.arena.get(yp, 1, n, 0, y as Float32Array, 0);
 };
 
 export const reluBackward: Kernels['reluBackward'] = (x, dy, dx) => {
@@ -41,8 +42,9 @@ export const add: Kernels['add'] = (a, b, y) => {
   const n = y.length;
   const ap = c.arena.put(a as Float32Array, 0, n);
   const bp = c.arena.put(b as Float32Array, 0, n);
-  c.w.add(ap, bp, ap, n);
-  c.arena.get(ap, 1, n, 0, y as Float32Array, 0);
+  const yp = c.arena.out(y as Float32Array, 0, n);
+  c.w.add(ap, bp, yp, n);
+  c.arena.get(yp, 1, n, 0, y as Float32Array, 0);
 };
 
 export const addInto: Kernels['addInto'] = (y, x) => {

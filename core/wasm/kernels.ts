@@ -2,10 +2,10 @@
  * Loads the wasm backend's kernels (core/wasm/kernels.wasm, built from core/wasm/assembly/ by
  * `npm run build:wasm`) and gives them the plain-TypeScript kernels' signatures.
  *
- * Each thread holds its own instance and linear memory. A call copies its operands into that
- * memory (a memcpy per operand; 1.5-3.5 % of a GEMM's time, DESIGN.md), runs the SIMD kernel and
- * copies the result back. The memory only grows, so after the first calls every byte a kernel
- * touches is warm (first-touch memory is 6-90x slower to write here).
+ * Each thread instantiates the module on the run's one shared linear memory (./memory.ts). An
+ * operand that lives there (tensor storage of the wasm backend) is passed by address; any other is
+ * copied into this thread's scratch for the call (a memcpy; 1.5-3.5 % of a large GEMM's time, more
+ * for the memory-bound kernels), and a result that does not live there is copied back out.
  *
  * Node 20 compiles relaxed-SIMD instructions only behind a V8 flag, which is set before compiling.
  * Where the module cannot load, `loadWasmKernels` says why, and the caller stays on the cpu backend.
@@ -13,9 +13,11 @@
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { gemm as tsGemm, type Float } from '../gemm.ts';
+import { addressOf, align, memoryF32, takeBlock, threadMemory, type WasmMemory } from './memory.ts';
+
+export { MAX_BYTES } from './memory.ts';
 
 /** The part of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: object };
@@ -25,6 +27,8 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 /** The module's exports (core/wasm/assembly/index.ts); every pointer is a byte address. */
 export interface WasmExports {
   memory: WasmMemory;
+  EDGE_SCRATCH_BYTES: { value: number };
+  setEdgeScratch(at: number): void;
   gemm(transA: number, transB: number, M: number, N: number, K: number, alpha: number,
     a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, pack: number): void;
   gemmScratchBytes(): number;
@@ -61,7 +65,8 @@ export function loadWasmKernels(): WasmExports | null {
   try {
     setFlagsFromString('--experimental-wasm-relaxed-simd');
     const module = new WA.Module(readFileSync(WASM_FILE));
-    instance = new WA.Instance(module, { env: { abort: () => { throw new Error('wasm kernel aborted'); } } }).exports as unknown as WasmExports;
+    instance = new WA.Instance(module, { env: { memory: threadMemory() } }).exports as unknown as WasmExports;
+    instance.setEdgeScratch(takeBlock(instance.EDGE_SCRATCH_BYTES.value, 'gemm'));
     arena = new Arena(instance);
   } catch (e) {
     failure = `${WASM_FILE.pathname}: ${(e as Error).message}`;
@@ -74,64 +79,66 @@ export function wasmFailure(): string | null {
   return failure;
 }
 
-const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
-
-/** Linear memory a call may use: byte addresses must stay below 2^31 (i32 arithmetic in the kernels). */
-export const MAX_BYTES = 2 ** 31 - 65536;
-
 /**
- * Linear memory past the module's own data, handed out per kernel call from the start again
- * (`reset`): the GEMM pack scratch first, then the call's operands. It grows, never shrinks.
+ * This thread's scratch for one kernel call, handed out from the start again for each call
+ * (`reset`): the GEMM pack scratch first, then copies of operands that do not live in the memory,
+ * im2col columns, packed panels. When a call needs more, a block twice as large (at least) is
+ * taken for it and the following calls; the old one is left unused.
  */
 export class Arena {
-  private readonly base: number;
-  private top: number;
-  private view = new Float32Array(0);
+  private start = 0;
+  private end = 0;
+  private top = 0;
   /** The kernel of the current call, for errors. */
   private kernel = '';
 
-  constructor(private readonly w: WasmExports) {
-    this.base = align(w.memory.buffer.byteLength);
-    this.top = this.base;
-  }
+  constructor(private readonly w: WasmExports) {}
 
   /** Starts a call of `kernel`: returns the pack scratch's address. */
   reset(kernel: string): number {
     this.kernel = kernel;
-    this.top = this.base;
+    this.top = this.start;
     return this.take(this.w.gemmScratchBytes() / 4);
   }
 
   /** Address of `floats` uninitialised floats. */
   take(floats: number): number {
-    const at = this.top;
-    this.top = align(at + floats * 4);
-    // the kernels compute byte addresses in 32-bit signed integers
-    if (this.top > MAX_BYTES) {
-      throw new Error(`wasm ${this.kernel}: its operands need ${Math.ceil(this.top / 2 ** 20)} MiB of linear memory, more than the ` +
-        `${MAX_BYTES / 2 ** 30} GiB the wasm backend addresses: use --backend cpu, or a smaller batch`);
+    const bytes = align(floats * 4);
+    if (this.top + bytes > this.end) {
+      const size = Math.max(2 * (this.end - this.start), this.top - this.start + bytes, 1 << 20);
+      this.start = this.top = takeBlock(size, this.kernel);
+      this.end = this.start + size;
     }
-    const have = this.w.memory.buffer.byteLength;
-    if (this.top > have) this.w.memory.grow(Math.ceil((this.top - have) / 65536));
+    const at = this.top;
+    this.top += bytes;
     return at;
   }
 
-  /** Address of a copy of src[off, off + len). */
+  /** Address of src[off, off + len): where it lives, or a copy. */
   put(src: Float32Array, off: number, len: number): number {
+    const own = addressOf(src);
+    if (own >= 0) return own + off * 4;
     const at = this.take(len);
-    this.f32().set(src.subarray(off, off + len), at >> 2);
+    memoryF32().set(src.subarray(off, off + len), at >> 2);
     return at;
+  }
+
+  /** Address for a result destined for dst[off, off + len): where it lives, or scratch (then `get` it). */
+  out(dst: Float32Array, off: number, len: number): number {
+    const own = addressOf(dst);
+    return own >= 0 ? own + off * 4 : this.take(len);
   }
 
   /** The memory as floats (a fresh view after the memory grew). */
   f32(): Float32Array {
-    if (this.view.buffer !== this.w.memory.buffer) this.view = new Float32Array(this.w.memory.buffer);
-    return this.view;
+    return memoryF32();
   }
 
-  /** Copies rows x cols floats at `at` (leading dimension ld) to dst[off...] with the same layout. */
+  /** Copies rows x cols floats at `at` (leading dimension ld) to dst[off...] unless they are already there. */
   get(at: number, rows: number, cols: number, ld: number, dst: Float32Array, off: number): void {
-    const mem = this.f32();
+    const own = addressOf(dst);
+    if (own >= 0 && own + off * 4 === at) return;
+    const mem = memoryF32();
     const src = at >> 2;
     if (ld === cols || rows <= 1) dst.set(mem.subarray(src, src + span(rows, cols, ld)), off);
     else for (let i = 0; i < rows; i++) dst.set(mem.subarray(src + i * ld, src + i * ld + cols), off + i * ld);
@@ -168,7 +175,7 @@ export function wasmGemm(
   const a = arena.put(A as Float32Array, aOff, transA ? span(K, M, lda) : span(M, K, lda));
   const b = arena.put(B as Float32Array, bOff, transB ? span(N, K, ldb) : span(K, N, ldb));
   const cLen = span(M, N, ldc);
-  const c = beta !== 0 ? arena.put(C as Float32Array, cOff, cLen) : arena.take(cLen);
+  const c = beta !== 0 ? arena.put(C as Float32Array, cOff, cLen) : arena.out(C as Float32Array, cOff, cLen);
   w.gemm(+transA, +transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, pack);
   arena.get(c, M, N, ldc, C as Float32Array, cOff);
 }

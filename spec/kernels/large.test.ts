@@ -86,7 +86,7 @@ describe('wasm linear memory', () => {
     const arena = new Arena(w!);
     arena.reset('conv2d');
     const before = w!.memory.buffer.byteLength;
-    expect(() => arena.take(MAX_BYTES / 4 + 1)).toThrow(/wasm conv2d: its operands need \d+ MiB of linear memory/);
+    expect(() => arena.take(MAX_BYTES / 4 + 1)).toThrow(/wasm conv2d: needs \d+ MiB of linear memory/);
     expect(w!.memory.buffer.byteLength).toBe(before);
   });
 });

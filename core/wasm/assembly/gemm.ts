@@ -288,8 +288,17 @@ function packAPanel(transA: i32, a: usize, lda: i32, i0: i32, pc: i32, mm: i32, 
   }
 }
 
-/** Scratch for an edge tile's results (up to 6 x 8). */
-const edge = memory.data(MR * NR * 4, 16);
+/**
+ * Scratch for an edge tile's results (up to 6 x 8 floats), one per instance: the threads share one
+ * linear memory, so each thread's instance is given its own address (core/wasm/kernels.ts).
+ */
+let edge: usize = 0;
+
+export const EDGE_SCRATCH_BYTES: i32 = MR * NR * 4;
+
+export function setEdgeScratch(at: usize): void {
+  edge = at;
+}
 
 /** C[0:mm, 0:nn] += the first mm rows and nn columns of the tile in `edge` (already times alpha). */
 function addEdge(c: usize, ldc: i32, mm: i32, nn: i32): void {

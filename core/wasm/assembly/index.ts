@@ -1,5 +1,5 @@
 // The wasm backend's kernels (core/wasm/kernels.ts loads them): build with `npm run build:wasm`.
-export { gemm, gemmScratchBytes, gemmPackedABytes } from './gemm';
+export { gemm, gemmScratchBytes, gemmPackedABytes, setEdgeScratch, EDGE_SCRATCH_BYTES } from './gemm';
 export { convForward, convBackpropFilter, convBackpropInput } from './conv';
 export { relu, reluBackward, add, addInto } from './elementwise';
 export { batchNormStatistics, batchNormNormalize, batchNormBackward } from './batchnorm';
