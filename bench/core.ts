@@ -11,6 +11,10 @@
  *            1×1 1024→256 on 16×8, batch 64                (layer3 bottleneck entry)
  *            FLOP of each pass = 2·N·O·Ho·Wo·C·kh·kw; a training step's conv work = fwd + dx + dw.
  *
+ * Operands of the wasm rows: the GEMM's A, B, C and the conv input live in the wasm memory, as a
+ * training step's activations do (core/wasm/memory.ts); conv weights do not, as parameters do not;
+ * each conv call runs in a recycling scope, as a training step does.
+ *
  * How each number is taken (medians of benchmark.js samples, see bench/common.ts):
  * - ours fwd: conv2d with nothing requiring a gradient.
  * - ours step (fwd + dx + dw): one forward recorded on the tape and its backward, timed together.
@@ -35,9 +39,10 @@ import { conv2d } from '../core/ops/conv.ts';
 import { useBackend } from '../core/backend.ts';
 import { parallelGemm } from '../core/gemm-parallel.ts';
 import { limitThreads } from '../core/thread-pool.ts';
-import { alloc } from '../core/tensor.ts';
+import { alloc, recycling } from '../core/tensor.ts';
 import { registerWasmBackend } from '../core/wasm/backend.ts';
 import { wasmGemm } from '../core/wasm/kernels.ts';
+import { allocFloats } from '../core/wasm/memory.ts';
 import { gflops, printTable, rowsFor, timeMedian, writeResults, type Row } from './common.ts';
 
 type Peer = 'tfjs-cpu' | 'tfjs-wasm';
@@ -95,6 +100,15 @@ function randomF32(n: number, rng: Rng): Float32Array {
   const a = alloc('float32', n) as Float32Array;
   for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
   return a;
+}
+
+/** For the wasm variants, a copy of `a` where that backend keeps a training step's tensors (its linear memory). */
+function placed(a: Float32Array, o: Ours): Float32Array {
+  if (o.backend !== 'wasm') return a;
+  const r = allocFloats(a.length);
+  if (!r) throw new Error('bench core: the wasm memory is full');
+  r.set(a);
+  return r;
 }
 
 async function useTfjs(peer: Peer): Promise<void> {
@@ -171,18 +185,21 @@ async function checkDwByConv(): Promise<void> {
 
 function oursConv(s: ConvShape, rng: Rng, o: Ours): { fwd: number; dx: number; dw: number; step: number } {
   activate(o);
-  const x = new Tensor(randomF32(s.N * s.C * s.H * s.W, rng), [s.N, s.C, s.H, s.W]);
+  // x as an activation of a training step (in the backend's memory), w as a parameter (outside it)
+  const x = new Tensor(placed(randomF32(s.N * s.C * s.H * s.W, rng), o), [s.N, s.C, s.H, s.W]);
   const w = new Tensor(randomF32(s.O * s.C * s.k * s.k, rng), [s.O, s.C, s.k, s.k]);
   const attrs = { stride: [1, 1] as [number, number], padding: [s.pad, s.pad] as [number, number] };
   const seed = randomF32(s.N * s.O * s.H * s.W, rng);
-  const run = (gradX: boolean, gradW: boolean) => () => {
+  // one recycling scope per call, as the training loop runs a step: outputs and gradients are reused
+  const run = (gradX: boolean, gradW: boolean) => () => recycling(() => {
     x.requiresGrad = gradX;
     w.requiresGrad = gradW;
     x.grad = w.grad = null;
     clearTape();
     const y = conv2d(x, w, null, attrs);
     if (gradX || gradW) backward(y, seed);
-  };
+    x.grad = w.grad = null;
+  });
   const fwd = timeMedian(`${s.name} fwd ours ${o.name}`, run(false, false), { samples: SAMPLES, slowSeconds: Infinity });
   const fwdDx = timeMedian(`${s.name} fwd+dx ours ${o.name}`, run(true, false), { samples: SAMPLES, slowSeconds: Infinity });
   const step = timeMedian(`${s.name} step ours ${o.name}`, run(true, true), { samples: SAMPLES, slowSeconds: Infinity });
@@ -206,10 +223,10 @@ const GEMMS: GemmCase[] = [
 
 async function gemmRows(rng: Rng): Promise<Row[]> {
   const data = GEMMS.map((g) => ({
-    a: randomF32(g.M * g.K, rng), b: randomF32(g.K * g.N, rng), c: new Float32Array(g.M * g.N),
+    a: randomF32(g.M * g.K, rng), b: randomF32(g.K * g.N, rng), c: alloc('float32', g.M * g.N) as Float32Array,
   }));
   const ours = OURS.map((o) => GEMMS.map((g, i) => {
-    const { a, b, c } = data[i];
+    const [a, b, c] = [data[i].a, data[i].b, data[i].c].map((v) => placed(v, o));
     const lda = g.tA ? g.M : g.K, ldb = g.tB ? g.K : g.N;
     activate(o);
     const f = gemmOf(o);
