@@ -11,6 +11,7 @@ import { registerKernels, registerStorage, useBackend, type Kernels } from '../b
 import { parallelGemm } from '../gemm-parallel.ts';
 import * as cpuConv from '../kernels/conv.ts';
 import type { ConvGeometry } from '../kernels/conv.ts';
+import type { Float } from '../gemm.ts';
 import { isShared, runJobs, splitRange, threadsAvailable, type Job } from '../thread-pool.ts';
 import type { JobName } from '../thread-jobs.ts';
 import { allF32, loadWasmKernels, wasmFailure } from './kernels.ts';
@@ -25,27 +26,35 @@ const MIN_WORK = 1 << 20;
 
 const macs = (g: ConvGeometry) => g.N * g.O * g.Ho * g.Wo * g.C * g.kh * g.kw;
 
-/** Runs `name` over [0, extent) split across the threads, or on this thread alone when not worth it. */
-function onCores(name: JobName, g: ConvGeometry, out: Float32Array, extent: number, args: (lo: number, hi: number) => unknown[]): void {
-  const parts = macs(g) >= MIN_WORK && isShared(out) ? Math.min(threadsAvailable(), extent) : 1;
+/**
+ * Runs `name` over [0, extent) split across the threads, or on this thread alone when not worth it,
+ * when the output is not in shared memory, or when a large input is not (a helper would get a copy
+ * of it with every job).
+ */
+function onCores(name: JobName, g: ConvGeometry, inputs: Float[], out: Float, extent: number, args: (lo: number, hi: number) => unknown[]): void {
+  const shareable = isShared(out) && inputs.every((a) => isShared(a) || a.length < SMALL);
+  const parts = macs(g) >= MIN_WORK && shareable ? Math.min(threadsAvailable(), extent) : 1;
   runJobs(splitRange(extent, parts).map(([lo, hi]): Job => ({ name, args: args(lo, hi) })));
 }
+
+/** Arrays this short may travel to a helper as a copy (weights of small layers, biases). */
+const SMALL = 1 << 14;
 
 const conv2d: Kernels['conv2d'] = (g, x, w, b, y) => {
   if (!allF32(x, w, b, y)) return cpuConv.conv2d(g, x, w, b, y);
   if (g.N === 0) return;
-  onCores('conv-forward-wasm', g, y as Float32Array, g.N, (n0, n1) => [g, x, w, b, y, n0, n1]);
+  onCores('conv-forward-wasm', g, [x, w], y, g.N, (n0, n1) => [g, x, w, b, y, n0, n1]);
 };
 
 const conv2dBackpropFilter: Kernels['conv2dBackpropFilter'] = (g, x, dy, dw) => {
   if (!allF32(x, dy, dw)) return cpuConv.conv2dBackpropFilter(g, x, dy, dw);
-  onCores('conv-filter-wasm', g, dw as Float32Array, g.C * g.kh * g.kw, (r0, r1) => [g, x, dy, dw, r0, r1]);
+  onCores('conv-filter-wasm', g, [x, dy], dw, g.C * g.kh * g.kw, (r0, r1) => [g, x, dy, dw, r0, r1]);
 };
 
 const conv2dBackpropInput: Kernels['conv2dBackpropInput'] = (g, w, dy, dx) => {
   if (!allF32(w, dy, dx)) return cpuConv.conv2dBackpropInput(g, w, dy, dx);
   if (g.N === 0) return;
-  onCores('conv-input-wasm', g, dx as Float32Array, g.N, (n0, n1) => [g, w, dy, dx, n0, n1]);
+  onCores('conv-input-wasm', g, [w, dy], dx, g.N, (n0, n1) => [g, w, dy, dx, n0, n1]);
 };
 
 let registered = false;

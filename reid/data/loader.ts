@@ -10,6 +10,7 @@
  * (default) or is left out of the batch with 'skip' (reported in `skipped`, warned once per path).
  */
 import type { Rng } from '../../core/random.ts';
+import { alloc } from '../../core/tensor.ts';
 import { CorruptImageError, type RgbImage, readImage, resizeBilinear } from './image.ts';
 import { DEFAULT_TRAIN_TRANSFORM, type TrainTransformConfig, testTransform, trainTransform } from './transforms.ts';
 
@@ -99,7 +100,9 @@ export class ImageBatchLoader {
       const img = this.image(it.path);
       if (img) { imgs.push(img); kept.push(it); } else skipped.push({ path: it.path, reason: this.bad.get(it.path)! });
     }
-    const data = new Float32Array(imgs.length * per);
+    // core/tensor.ts's storage: in a recycling scope (a training step, an extraction batch) the
+    // backend's memory, where the first conv reads it in place and its helper threads share it
+    const data = alloc('float32', imgs.length * per) as Float32Array;
     imgs.forEach((img, i) => (mode === 'train' ? trainTransform(img, rng!, data, i * per, this.opts.train) : testTransform(img, data, i * per)));
     return { data, n: imgs.length, items: kept, skipped };
   }
