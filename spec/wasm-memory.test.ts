@@ -98,10 +98,9 @@ describe.each([1, 2])('wasm kernels on operands in the wasm memory equal the cop
     expect(threadsAvailable()).toBe(Math.min(threads, threadsAvailable()));
   });
 
-  it('gemm, every transpose case, beta 0 and 1, at a conv shape of the tiny model', () => {
+  it('gemm, every transpose case, beta 0 and 1, at a conv shape of the tiny model and a ResNet-50 one (K = 2304)', () => {
     for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]]) {
-      for (const beta of [0, 1]) {
-        const M = 64, N = 512, K = 72;
+      for (const [beta, M, N, K] of [[0, 64, 512, 72], [1, 64, 512, 72], [0, 64, 128, 2304], [1, 64, 128, 2304]]) {
         expectSameInPlace(`gemm ${tA} ${tB} beta ${beta}`, [plain(M * K), plain(K * N), plain(M * N)], [2],
           ([A, B, C]) => kernels.gemm(tA, tB, M, N, K, 1, A, 0, tA ? M : K, B, 0, tB ? K : N, beta, C, 0, N));
       }
@@ -115,6 +114,16 @@ describe.each([1, 2])('wasm kernels on operands in the wasm memory equal the cop
       expectSameInPlace('conv2dBackpropFilter', [plain(xs), plain(ys), plain(ws)], [2], ([x, dy, dw]) => kernels.conv2dBackpropFilter(g, x, dy, dw));
       expectSameInPlace('conv2dBackpropInput', [plain(ws), plain(ys), plain(xs)], [2], ([w, dy, dx]) => kernels.conv2dBackpropInput(g, w, dy, dx));
     }
+  });
+
+  it('add past 2^24 elements, in place', () => {
+    const n = 2 ** 24 + 20;
+    const a = plain(n), b = plain(n);
+    const y = allocFloats(n)!;
+    kernels.add(resident(a), resident(b), y);
+    let bad = -1;
+    for (let i = 0; i < n && bad < 0; i++) if (!Object.is(y[i], Math.fround(a[i] + b[i]))) bad = i;
+    expect(bad, 'first wrong index').toBe(-1);
   });
 
   it('relu, reluBackward, add, addInto, BatchNorm and max-pooling', () => {

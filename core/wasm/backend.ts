@@ -1,7 +1,8 @@
 /**
  * The `wasm` backend: WebAssembly-SIMD kernels (core/wasm/assembly/, AssemblyScript), on every core
- * for large work, over tensors that live in its shared linear memory (./memory.ts). `registerWasmBackend()` loads the module and registers its kernels; it returns
- * why not where the module cannot load (the run then says so and stays on `cpu`). Float64 operands
+ * for large work, over tensors that live in its shared linear memory (./memory.ts).
+ * `registerWasmBackend()` loads the module and registers its kernels and storage; it returns why not
+ * where the module cannot load (the run then says so and stays on `cpu`). Float64 operands
  * (the equation-level tests) run the cpu reference kernels.
  *
  * Threads share a kernel's work so that any split gives the same numbers, bit for bit: GEMM by

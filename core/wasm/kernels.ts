@@ -129,11 +129,6 @@ export class Arena {
     return own >= 0 ? own + off * 4 : this.take(len);
   }
 
-  /** The memory as floats (a fresh view after the memory grew). */
-  f32(): Float32Array {
-    return memoryF32();
-  }
-
   /** Copies rows x cols floats at `at` (leading dimension ld) to dst[off...] unless they are already there. */
   get(at: number, rows: number, cols: number, ld: number, dst: Float32Array, off: number): void {
     const own = addressOf(dst);
