@@ -116,7 +116,7 @@ const COMMON: Omit<TrainConfig, 'profile' | 'arch' | 'height' | 'width' | 'epoch
 export const PROFILES: Record<ProfileName, TrainConfig> = {
   /**
    * The CPU-sized default for the embedded synthetic set (this project's choice, measured on it; see
-   * README "Results"): about 8-9 minutes on 2 cores on the wasm backend.
+   * README "Results"): about 10 minutes on 2 cores on the wasm backend (fresh clone: 10 min 2 s).
    */
   cpu: {
     ...COMMON,
