@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { ABLATION_ROWS, ABLATION_ROW_NAMES } from '../nn/attention/mla.ts';
-import { collectAblation, formatAblation, readRun, rowFlags, runDir } from '../reid/train/ablation-table.ts';
+import { collectAblation, formatAblation, isFinished, readRun, rowFlags, runDir } from '../reid/train/ablation-table.ts';
 import { differenceInterval, meanInterval, studentTCdf, studentTQuantile } from '../reid/train/confidence.ts';
 import { PAPER_MARKET_MAP, checkClaims, formatClaims, verdict } from '../reid/train/ablation-claims.ts';
 
@@ -125,9 +125,14 @@ describe('ablation table', () => {
     expect(hla.seeds[0].settings).toEqual({ profile: 'cpu', epochs: 2, clusterOn: 'raw' });
     expect(md.some((l) => l.startsWith('WARNING'))).toBe(false);
     // a run made with other settings is called out
-    writeFileSync(join(runDir(out, 'ALL', 2), 'config.json'), JSON.stringify({ profile: 'cpu', epochs: 8, clusterOn: 'raw' }));
+    writeFileSync(join(runDir(out, 'ALL', 2), 'config.json'), JSON.stringify({ profile: 'cpu', epochs: 2, clusterOn: 'camera-centred' }));
     const mixed = formatAblation(collectAblation(out, [1, 2, 3], t.setting));
-    expect(mixed.find((l) => l.startsWith('WARNING'))).toBe('WARNING: the runs differ in epochs: 2 vs 8 (see each run\'s config.json)');
+    expect(mixed.find((l) => l.startsWith('WARNING'))).toBe('WARNING: the runs differ in clusterOn: "raw" vs "camera-centred" (see each run\'s config.json)');
+    // a run whose config asks for more epochs than it has evaluated is unfinished: left out
+    writeFileSync(join(runDir(out, 'ALL', 2), 'config.json'), JSON.stringify({ profile: 'cpu', epochs: 8, clusterOn: 'raw' }));
+    expect(isFinished(runDir(out, 'ALL', 2))).toBe(false);
+    expect(isFinished(runDir(out, 'ALL', 1))).toBe(true);
+    expect(collectAblation(out, [1, 2, 3], t.setting).rows[5].seeds.map((s) => s.seed)).toEqual([1, 3]);
     // JSON round trip keeps every number
     expect(JSON.parse(JSON.stringify(t))).toEqual(t);
   });
@@ -173,6 +178,13 @@ describe('npm run ablation (no training)', () => {
     expect(text).toMatch(/--clustering/);
     expect(text).toMatch(/t\(0\.975, n-1\)/);
     expect(() => readFileSync(join(out, 'ablation.json'))).toThrow(/ENOENT/);
+  });
+
+  it('a finished run is kept, not trained again', () => {
+    const out = syntheticRuns();
+    const text = run('--rows', 'HLA', '--seeds', '1', '--out', out);
+    expect(text).toMatch(/== HLA, seed 1: finished in .*hla-s1 \(kept; --redo trains it again\)/);
+    expect(text).toMatch(/\| HLA \| 1 \|/);
   });
 
   it('--table-only writes the table as JSON and as a PNG', () => {

@@ -4,8 +4,9 @@
  * of mAP, rank-1, rank-5 and rank-10; as a Markdown table and as JSON. No training here.
  *
  * A run's final evaluation is the last metrics.jsonl line with an mAP at an epoch > 0; its "before
- * training" value is the epoch-0 line. A missing file means the run has not been made (left out);
- * an unreadable one is an error naming the file and line.
+ * training" value is the epoch-0 line. A run counts once that line is at the epochs its config.json
+ * asks for: a missing file or an unfinished run (stopped, or still training) is left out; an
+ * unreadable one is an error naming the file and line.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -57,7 +58,7 @@ export const RAW_CLUSTERING = ['--cluster-on', 'raw', '--same-camera-penalty', '
 /** Folder of one run: <out>/<row in lower case>-s<seed> (e.g. runs/ablation/pla+hla-s3). */
 export const runDir = (out: string, row: string, seed: number): string => join(out, `${row.toLowerCase()}-s${seed}`);
 
-/** The final and the starting evaluation of one run, or null when it has none after epoch 0. */
+/** The final and the starting evaluation of one run, or null when it is not finished (see above). */
 export function readRun(file: string, seed: number): SeedResult | null {
   const lines = readFileSync(file, 'utf8').split('\n');
   let final: (Scores & { epoch: number }) | null = null;
@@ -78,7 +79,16 @@ export function readRun(file: string, seed: number): SeedResult | null {
     if (m.epoch === 0) startMAP = m.mAP as number;
     else final = { epoch: m.epoch, mAP: m.mAP as number, rank1: m.rank1 as number, rank5: m.rank5 as number, rank10: m.rank10 as number };
   });
-  return final ? { seed, ...(final as Scores & { epoch: number }), startMAP, settings: readSettings(join(dirname(file), 'config.json')) } : null;
+  if (!final) return null;
+  const settings = readSettings(join(dirname(file), 'config.json'));
+  const done = final as Scores & { epoch: number };
+  return typeof settings.epochs === 'number' && done.epoch < settings.epochs ? null : { seed, ...done, startMAP, settings };
+}
+
+/** Whether the run folder `dir` holds a finished run (one the table counts). */
+export function isFinished(dir: string): boolean {
+  const file = join(dir, 'metrics.jsonl');
+  return existsSync(file) && readRun(file, 0) !== null;
 }
 
 function readSettings(file: string): Record<string, unknown> {

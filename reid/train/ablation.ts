@@ -8,13 +8,13 @@
  * cannot separate, by a 95 % Welch interval of the difference of mean mAP).
  * `--help` prints the usage and trains nothing.
  */
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { spawn } from 'node:child_process';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ABLATION_ROW_NAMES, type AblationRow } from '../../nn/attention/mla.ts';
-import { RAW_CLUSTERING, collectAblation, formatAblation, rowFlags, runDir } from './ablation-table.ts';
+import { RAW_CLUSTERING, collectAblation, formatAblation, isFinished, rowFlags, runDir } from './ablation-table.ts';
 import { drawAblation } from './ablation-plot.ts';
 import { checkClaims, formatClaims } from './ablation-claims.ts';
 
@@ -39,7 +39,7 @@ const program = new Command('npm run ablation --')
     .choices(['profile', 'raw']).default('profile'))
   .option('--out <dir>', 'folder of the runs (<out>/<row>-s<seed>) and of ablation.json / ablation.png (default runs/ablation, runs/ablation-raw with --clustering raw)')
   .option('--table-only', 'train nothing: rebuild the table, JSON and PNG from the runs\' metrics.jsonl')
-  .option('--redo', 'train again where a run folder already holds a run (passes --overwrite to npm run train, which refuses a used folder otherwise)')
+  .option('--redo', 'train again where a run folder already holds a run (passes --overwrite to npm run train); without it a finished run is kept and a stopped one resumed')
   .addHelpText('after', `
 Flags after a second -- go to every training run, as npm run train takes them.
 The interval: mean ± t(0.975, n-1) · s / sqrt(n), s the sample standard deviation of the n seeds' values.
@@ -50,18 +50,26 @@ Examples:
   npm run ablation -- --rows HLA --seeds 1,2,3 -- --epochs 4 --confound 0.9
   npm run ablation -- --table-only                       # table, JSON and PNG from finished runs`);
 
-/** One training run; its output goes to <dir>/train.log when it shares the terminal with others. */
-function train(out: string, row: AblationRow, flags: string[], seed: number, jobs: number): Promise<void> {
+/**
+ * One training run; its output goes to <dir>/train.log when it shares the terminal with others.
+ * A finished run is kept and a stopped one resumed from its last checkpoint, unless `redo`.
+ */
+function train(out: string, row: AblationRow, flags: string[], seed: number, jobs: number, redo: boolean): Promise<void> {
   const dir = runDir(out, row, seed);
+  if (!redo && isFinished(dir)) {
+    console.log(`== ${row}, seed ${seed}: finished in ${dir} (kept; --redo trains it again)`);
+    return Promise.resolve();
+  }
+  const resume = !redo && existsSync(join(dir, 'last.safetensors')) ? ['--resume'] : [];
   mkdirSync(dir, { recursive: true });
-  const log = jobs > 1 ? openSync(join(dir, 'train.log'), 'w') : 'inherit';
+  const log = jobs > 1 ? openSync(join(dir, 'train.log'), resume.length ? 'a' : 'w') : 'inherit';
   const threads = String(Math.max(1, Math.floor(availableParallelism() / jobs)));
-  console.log(`== ${row}, seed ${seed}${jobs > 1 ? ` (log: ${join(dir, 'train.log')})` : ''}`);
-  const child = spawn('npx', ['tsx', 'reid/train/cli.ts', '--seed', String(seed), ...rowFlags(row), '--no-pictures', '--out', dir, ...flags],
+  console.log(`== ${row}, seed ${seed}${resume.length ? ', resumed from its last checkpoint' : ''}${jobs > 1 ? ` (log: ${join(dir, 'train.log')})` : ''}`);
+  const child = spawn('npx', ['tsx', 'reid/train/cli.ts', '--seed', String(seed), ...rowFlags(row), '--no-pictures', '--out', dir, ...flags, ...resume],
     { stdio: ['ignore', log, log], env: { ...process.env, MLA_THREADS: threads } });
   return new Promise((resolve, reject) => child.on('exit', (code) =>
     (code === 0 ? resolve() : reject(new Error(`${row}, seed ${seed}: training exited with status ${code} (see ${jobs > 1 ? join(dir, 'train.log') : 'above'}; ` +
-      `a folder that already holds a run is refused: --redo trains it again, --table-only only tabulates)`)))));
+      `--redo trains it again, --table-only only tabulates)`)))));
 }
 
 async function main(): Promise<void> {
@@ -74,7 +82,7 @@ async function main(): Promise<void> {
   const trainFlags = [...(o.clustering === 'raw' ? RAW_CLUSTERING : []), ...extra];
   if (!o.tableOnly) {
     const flags = o.redo ? [...trainFlags, '--overwrite'] : trainFlags;
-    const queue = o.seeds.flatMap((seed) => o.rows.map((row) => () => train(out, row, flags, seed, o.jobs)));
+    const queue = o.seeds.flatMap((seed) => o.rows.map((row) => () => train(out, row, flags, seed, o.jobs, o.redo ?? false)));
     const worker = async () => { for (let job = queue.shift(); job; job = queue.shift()) await job(); };
     await Promise.all(Array.from({ length: o.jobs }, worker));
   }
