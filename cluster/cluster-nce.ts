@@ -75,5 +75,5 @@ export function clusterNceLoss(f: Tensor, M: Float, K: number, targets: ArrayLik
   if (f.rank !== 2) throw new Error(`clusterNce (eq. 1): features have shape [${f.shape}], expected [B, D]`);
   const { loss, p } = forward(f.data, B, D, M, K, targets, tau);
   const out = Tensor.from([loss], [], f.dtype);
-  return record(out, [f], (g) => backwardInto(p, B, D, M, K, targets, tau, g[0], f.gradBuffer()));
+  return record(out, [f], (dy) => backwardInto(p, B, D, M, K, targets, tau, dy.read()[0], f.gradBuffer()));
 }

@@ -8,6 +8,7 @@
  * held are freed with it. Parameters keep their accumulated `.grad` until the optimizer zeroes it.
  */
 import type { Tensor, Storage } from './tensor.ts';
+import type { TensorStorage } from './tensor-storage.ts';
 
 type Backward = () => void;
 
@@ -21,13 +22,14 @@ export function needsGrad(...inputs: (Tensor<any> | null | undefined)[]): boolea
 
 /**
  * Register a primitive's result: marks `out` as requiring a gradient and records `backward`,
- * which is called with the output's gradient once the tape reaches it.
+ * which is called with the output's gradient once the tape reaches it (its storage: kernels take it
+ * where it lives, `dy.read()` brings it to the host).
  */
-export function record<T extends Tensor<any>>(out: T, inputs: (Tensor<any> | null | undefined)[], backward: (gradOut: Storage) => void): T {
+export function record<T extends Tensor<any>>(out: T, inputs: (Tensor<any> | null | undefined)[], backward: (dy: TensorStorage) => void): T {
   if (!needsGrad(...inputs)) return out;
   out.requiresGrad = true;
   tape.push(() => {
-    if (out.grad) backward(out.grad);
+    if (out.gradStorage) backward(out.gradStorage);
   });
   return out;
 }

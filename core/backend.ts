@@ -19,59 +19,164 @@ import * as cpuBatchNorm from './kernels/batchnorm.ts';
 import type { BatchNormLayout } from './kernels/batchnorm.ts';
 import * as cpuElementwise from './kernels/elementwise.ts';
 import * as cpuPool from './kernels/pool.ts';
+import * as cpuSoftmax from './kernels/softmax.ts';
 import type { PoolGeometry } from './kernels/pool.ts';
 import { setStorageProvider, type StorageProvider } from './tensor.ts';
+import { TensorStorage, type DeviceBuffer, type DeviceStore } from './tensor-storage.ts';
 
 /** Row-major C = alpha op(A) op(B) + beta C, op(A) [M, K], op(B) [K, N]; see core/gemm.ts. */
 export type GemmKernel = (
   transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-  A: Float, aOff: number, lda: number, B: Float, bOff: number, ldb: number,
-  beta: number, C: Float, cOff: number, ldc: number,
+  A: Buf, aOff: number, lda: number, B: Buf, bOff: number, ldb: number,
+  beta: number, C: Buf, cOff: number, ldc: number,
 ) => void;
 
 /** The named kernel set and each kernel's signature. */
 export interface Kernels {
   gemm: GemmKernel;
   /** y [N, O, Ho, Wo] = conv(x [N, C, H, W], w [O, C, kh, kw]) (+ b [O]); y is overwritten. */
-  conv2d: (g: ConvGeometry, x: Float, w: Float, b: Float | null, y: Float) => void;
+  conv2d: (g: ConvGeometry, x: Buf, w: Buf, b: Buf | null, y: Buf) => void;
   /** dw [O, C, kh, kw] += d(loss)/dw given dy [N, O, Ho, Wo]. */
-  conv2dBackpropFilter: (g: ConvGeometry, x: Float, dy: Float, dw: Float) => void;
+  conv2dBackpropFilter: (g: ConvGeometry, x: Buf, dy: Buf, dw: Buf) => void;
   /** dx [N, C, H, W] += d(loss)/dx given dy. */
-  conv2dBackpropInput: (g: ConvGeometry, w: Float, dy: Float, dx: Float) => void;
+  conv2dBackpropInput: (g: ConvGeometry, w: Buf, dy: Buf, dx: Buf) => void;
   /** Per channel of x [N, C, S]: mean[c] and biased variance[c]; see core/kernels/batchnorm.ts. */
-  batchNormStatistics: (l: BatchNormLayout, x: Float, mean: Float64Array, variance: Float64Array) => void;
+  batchNormStatistics: (l: BatchNormLayout, x: Buf, mean: Float64Array, variance: Float64Array) => void;
   /** y [N, C, S] = x · scale[c] + shift[c]; y is overwritten. */
-  batchNormNormalize: (l: BatchNormLayout, x: Float, scale: Float64Array, shift: Float64Array, y: Float) => void;
+  batchNormNormalize: (l: BatchNormLayout, x: Buf, scale: Float64Array, shift: Float64Array, y: Buf) => void;
   /** sums [2C] = (Σ dy, Σ dy x̂) per channel; dx (if given) += BatchNorm's input gradient. */
-  batchNormBackward: (l: BatchNormLayout, x: Float, dy: Float, mean: Float64Array, invStd: Float64Array,
-    scale: Float64Array, training: boolean, dx: Float | null, sums: Float64Array) => void;
+  batchNormBackward: (l: BatchNormLayout, x: Buf, dy: Buf, mean: Float64Array, invStd: Float64Array,
+    scale: Float64Array, training: boolean, dx: Buf | null, sums: Float64Array) => void;
   /** y = max(x, 0) (x > 0 ? x : 0); y is overwritten. */
-  relu: (x: Float, y: Float) => void;
+  relu: (x: Buf, y: Buf) => void;
   /** dx += dy · [x > 0]. */
-  reluBackward: (x: Float, dy: Float, dx: Float) => void;
+  reluBackward: (x: Buf, dy: Buf, dx: Buf) => void;
   /** y = a + b, all of one length; y is overwritten. */
-  add: (a: Float, b: Float, y: Float) => void;
+  add: (a: Buf, b: Buf, y: Buf) => void;
   /** y += x, both of one length. */
-  addInto: (y: Float, x: Float) => void;
+  addInto: (y: Buf, x: Buf) => void;
   /** y [planes, Ho, Wo] = window maxima of x [planes, H, W], argmax their flat indices into x. */
-  maxPool2d: (g: PoolGeometry, x: Float, y: Float, argmax: Int32Array) => void;
+  maxPool2d: (g: PoolGeometry, x: Buf, y: Buf, argmax: Int32Array) => void;
   /** dx[argmax[o]] += dy[o]. */
-  maxPool2dBackward: (dy: Float, argmax: Int32Array, dx: Float) => void;
+  maxPool2dBackward: (dy: Buf, argmax: Int32Array, dx: Buf) => void;
+  /** db[o] += Σ_n Σ_p dy[n, o, p], dy [N, O, P]: a bias gradient. */
+  biasGradient: (N: number, O: number, P: number, dy: Buf, db: Buf) => void;
+  /** y [rows, n] = softmax of each row of x; y is overwritten. */
+  softmax: (rows: number, n: number, x: Buf, y: Buf) => void;
+  /** dx [rows, n] += y (dy − Σ dy y) per row. */
+  softmaxBackward: (rows: number, n: number, y: Buf, dy: Buf, dx: Buf) => void;
 }
 export type KernelName = keyof Kernels;
 
-export interface KernelConfig<K extends KernelName> {
-  kernel: K;
-  backend: string;
-  fn: Kernels[K];
+/**
+ * An operand: host values (a kernel of a host backend runs on them directly), or a tensor's
+ * storage (core/tensor-storage.ts), which the registry hands to the kernel where its backend
+ * computes: on the host, or on the device of a device backend, moving it there first if need be.
+ */
+export type Buf = Float | TensorStorage;
+
+/**
+ * What each kernel does with its operands, by argument position: reads it ('in'), updates it
+ * ('acc': reads and writes, possibly only part of it), or writes every value ('out': nothing needs
+ * to be brought over first). One home for this knowledge: the registry's adapters below use it to
+ * move a storage no more than the kernel needs.
+ */
+export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<number, 'in' | 'acc' | 'out'>> } = {
+  gemm: { 6: 'in', 9: 'in', 13: 'acc' },
+  conv2d: { 1: 'in', 2: 'in', 3: 'in', 4: 'out' },
+  conv2dBackpropFilter: { 1: 'in', 2: 'in', 3: 'acc' },
+  conv2dBackpropInput: { 1: 'in', 2: 'in', 3: 'acc' },
+  batchNormStatistics: { 1: 'in' },
+  batchNormNormalize: { 1: 'in', 4: 'out' },
+  batchNormBackward: { 1: 'in', 2: 'in', 7: 'acc' },
+  relu: { 0: 'in', 1: 'out' },
+  reluBackward: { 0: 'in', 1: 'in', 2: 'acc' },
+  add: { 0: 'in', 1: 'in', 2: 'out' },
+  addInto: { 0: 'acc', 1: 'in' },
+  maxPool2d: { 1: 'in', 2: 'out' },
+  maxPool2dBackward: { 0: 'in', 2: 'acc' },
+  biasGradient: { 3: 'in', 4: 'acc' },
+  softmax: { 2: 'in', 3: 'out' },
+  softmaxBackward: { 2: 'in', 3: 'in', 4: 'acc' },
+};
+
+type Is<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Operand<P, T> = Is<P, Buf> extends true ? T : Is<P, Buf | null> extends true ? T | null : P;
+type Operands<F, T> = F extends (...args: infer P) => infer R ? (...args: { [I in keyof P]: Operand<P[I], T> }) => R : never;
+/** A host backend's kernels: every operand a host array. */
+export type HostKernels = { [K in KernelName]: Operands<Kernels[K], Float> };
+/** A device backend's kernels: every operand a buffer of its device store. */
+export type DeviceKernels = { [K in KernelName]: Operands<Kernels[K], DeviceBuffer> };
+
+type Roles = [number, 'in' | 'acc' | 'out'][];
+const rolesOf = (kernel: KernelName): Roles => Object.entries(KERNEL_OPERANDS[kernel]).map(([i, r]) => [Number(i), r]);
+
+/** A host kernel taking any operand: storages give their host copy (brought back from a device if need be). */
+function onHost<K extends KernelName>(kernel: K, fn: HostKernels[K]): Kernels[K] {
+  const roles = rolesOf(kernel);
+  return ((...args: unknown[]) => {
+    for (const [i, role] of roles) {
+      const a = args[i];
+      if (a instanceof TensorStorage) args[i] = role === 'in' ? a.read() : role === 'acc' ? a.write() : a.overwrite();
+    }
+    return (fn as (...a: unknown[]) => void)(...args);
+  }) as unknown as Kernels[K];
+}
+
+/**
+ * A device kernel taking any operand: storages give their device copy; host arrays travel there and
+ * back. Float64 operands (the equation-level tests) run the cpu reference on the host.
+ */
+function onDevice<K extends KernelName>(kernel: K, store: DeviceStore, fn: DeviceKernels[K]): Kernels[K] {
+  const roles = rolesOf(kernel);
+  const isF64 = (a: unknown) => a instanceof Float64Array || (a instanceof TensorStorage && a.dtype === 'float64');
+  return ((...args: unknown[]) => {
+    if (roles.some(([i]) => isF64(args[i]))) return (registry.get('cpu')![kernel] as (...a: unknown[]) => void)(...args);
+    const hostResults: TensorStorage[] = [];
+    for (const [i, role] of roles) {
+      let a = args[i];
+      if (a === null) continue;
+      if (!(a instanceof TensorStorage)) {
+        a = new TensorStorage(a as Float);
+        if (role !== 'in') hostResults.push(a as TensorStorage);
+      }
+      const s = a as TensorStorage;
+      args[i] = role === 'in' ? s.readOn(store) : role === 'acc' ? s.writeOn(store) : s.overwriteOn(store);
+    }
+    (fn as (...a: unknown[]) => void)(...args);
+    for (const s of hostResults) s.read();
+  }) as unknown as Kernels[K];
 }
 
 const registry = new Map<string, Partial<Kernels>>();
 
-export function registerKernel<K extends KernelName>({ kernel, backend, fn }: KernelConfig<K>): void {
+/** A host backend's kernel (tfjs-core's registerKernel). */
+export interface KernelConfig<K extends KernelName> {
+  kernel: K;
+  backend: string;
+  fn: HostKernels[K];
+}
+
+/** A device backend's kernel: its operands live in `store`. */
+export interface DeviceKernelConfig<K extends KernelName> {
+  kernel: K;
+  backend: string;
+  store: DeviceStore;
+  fn: DeviceKernels[K];
+}
+
+function install<K extends KernelName>(backend: string, kernel: K, fn: Kernels[K]): void {
   const set = registry.get(backend) ?? {};
   set[kernel] = fn;
   registry.set(backend, set);
+}
+
+export function registerKernel<K extends KernelName>({ kernel, backend, fn }: KernelConfig<K>): void {
+  install(backend, kernel, onHost(kernel, fn));
+}
+
+export function registerDeviceKernel<K extends KernelName>({ kernel, backend, store, fn }: DeviceKernelConfig<K>): void {
+  install(backend, kernel, onDevice(kernel, store, fn));
 }
 
 /** The kernel `backend` registered under `kernel`, if any. */
@@ -84,18 +189,24 @@ export function registeredBackends(): string[] {
   return [...registry.keys()];
 }
 
-/** Registers each kernel of `set` for `backend`. */
-export function registerKernels(backend: string, set: Partial<Kernels>): void {
+/** Registers each kernel of `set` for host backend `backend`. */
+export function registerKernels(backend: string, set: Partial<HostKernels>): void {
   for (const kernel of Object.keys(set) as KernelName[]) registerKernel({ kernel, backend, fn: set[kernel]! as never });
+}
+
+/** Registers each kernel of `set` for device backend `backend`, whose operands live in `store`. */
+export function registerDeviceKernels(backend: string, store: DeviceStore, set: Partial<DeviceKernels>): void {
+  for (const kernel of Object.keys(set) as KernelName[]) registerDeviceKernel({ kernel, backend, store, fn: set[kernel]! as never });
 }
 
 const { conv2d, conv2dBackpropFilter, conv2dBackpropInput } = cpuConv;
 const { batchNormStatistics, batchNormNormalize, batchNormBackward } = cpuBatchNorm;
-const { relu, reluBackward, add, addInto } = cpuElementwise;
+const { relu, reluBackward, add, addInto, biasGradient } = cpuElementwise;
 const { maxPool2d, maxPool2dBackward } = cpuPool;
+const { softmax, softmaxBackward } = cpuSoftmax;
 registerKernels('cpu', {
   gemm: gemmParallel, conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
-  batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward,
+  batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward, biasGradient, softmax, softmaxBackward,
 });
 
 const storages = new Map<string, StorageProvider>();

@@ -10,6 +10,7 @@
  */
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
+import { TensorStorage } from './tensor-storage.ts';
 
 type NdArray<D extends Storage> = ndarray.NdArray<D>;
 
@@ -145,10 +146,11 @@ export class ShapeError extends Error {
 }
 
 export class Tensor<A extends Axes = Axes> {
-  readonly data: Storage;
+  /** Where the values live (host, device or both; core/tensor-storage.ts). */
+  readonly storage: TensorStorage;
   readonly shape: number[];
-  /** Accumulated gradient d(loss)/d(this), allocated by backward when needed. */
-  grad: Storage | null = null;
+  /** d(loss)/d(this), accumulated by backward (null until a gradient arrives). */
+  gradStorage: TensorStorage | null = null;
   /** True for parameters and for every tensor computed from one while the tape records. */
   requiresGrad: boolean;
   /** Optional display name (parameters carry their state-dict name). */
@@ -156,13 +158,27 @@ export class Tensor<A extends Axes = Axes> {
   /** Phantom: the axis names live only in the type. */
   declare readonly axes?: A;
 
-  constructor(data: Storage, shape: readonly number[], requiresGrad = false) {
+  constructor(data: Storage | TensorStorage, shape: readonly number[], requiresGrad = false) {
     if (data.length !== numel(shape)) {
       throw new ShapeError(`Tensor: shape [${shape}] holds ${numel(shape)} values but the storage has ${data.length}`);
     }
-    this.data = data;
+    this.storage = data instanceof TensorStorage ? data : new TensorStorage(data);
     this.shape = [...shape];
     this.requiresGrad = requiresGrad;
+  }
+
+  /** The values on the host, to read or update (a device copy is brought back first, and is stale afterwards). */
+  get data(): Storage {
+    return this.storage.write();
+  }
+
+  /** The accumulated gradient on the host (see `data`), or null. */
+  get grad(): Storage | null {
+    return this.gradStorage?.write() ?? null;
+  }
+
+  set grad(g: Storage | null) {
+    this.gradStorage = g ? new TensorStorage(g) : null;
   }
 
   static zeros<A extends Axes = Axes>(shape: readonly number[], dtype: DType = 'float32'): Tensor<A> {
@@ -182,11 +198,11 @@ export class Tensor<A extends Axes = Axes> {
   }
 
   get dtype(): DType {
-    return dtypeOf(this.data);
+    return this.storage.dtype;
   }
 
   get size(): number {
-    return this.data.length;
+    return this.storage.length;
   }
 
   get rank(): number {
@@ -198,14 +214,19 @@ export class Tensor<A extends Axes = Axes> {
     return ndarray(this.data, this.shape);
   }
 
-  /** The gradient buffer, allocated (zeroed) on first use. */
+  /** The gradient on the host, allocated (zeroed) on first use. */
   gradBuffer(): Storage {
-    return (this.grad ??= alloc(this.dtype, this.size));
+    return this.gradOf().write();
+  }
+
+  /** The gradient's storage, created (zero) on first use: what kernels accumulate into. */
+  gradOf(): TensorStorage {
+    return (this.gradStorage ??= new TensorStorage(this.dtype, this.size));
   }
 
   /** A copy that is not connected to the tape. */
   clone(): Tensor<A> {
-    return new Tensor<A>(this.data.slice(), this.shape);
+    return new Tensor<A>(this.storage.read().slice(), this.shape);
   }
 
   toString(): string {

@@ -65,7 +65,7 @@ describe('the tape', () => {
     // y = x² with the backward 3x instead of 2x
     const square = (x: Tensor) => {
       const y = new Tensor(x.data.map((v) => v * v), x.shape);
-      return record(y, [x], (g) => { const gx = x.gradBuffer(); for (let i = 0; i < g.length; i++) gx[i] += 3 * x.data[i] * g[i]; });
+      return record(y, [x], (dy) => { const g = dy.read(), gx = x.gradBuffer(); for (let i = 0; i < g.length; i++) gx[i] += 3 * x.data[i] * g[i]; });
     };
     expect(() => gradcheck(square, [randomTensor([4], new Rng(0))], { names: ['x'] })).toThrow(/d\/d x\[\d\]/);
   });

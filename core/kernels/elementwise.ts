@@ -6,6 +6,7 @@
  *   reluBackward:  dx += x > 0 ? dy : 0         (d relu / dx = [x > 0])
  *   add:           y = a + b                    (same shape; every residual connection)
  *   addInto:       y += x                       (gradient accumulation, add's backward)
+ *   biasGradient:  db[o] += Σ_n Σ_p dy[n, o, p]  (conv2d and linear)
  */
 import type { Float } from '../gemm.ts';
 
@@ -23,4 +24,15 @@ export function add(a: Float, b: Float, y: Float): void {
 
 export function addInto(y: Float, x: Float): void {
   for (let i = 0; i < y.length; i++) y[i] += x[i];
+}
+
+/** db[o] += Σ_n Σ_p dy[n, o, p] for dy [N, O, P]: the bias gradient of conv2d (P = Ho·Wo) and linear (P = 1). */
+export function biasGradient(N: number, O: number, P: number, dy: Float, db: Float): void {
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < O; o++) {
+      let s = 0;
+      const go = (n * O + o) * P;
+      for (let p = 0; p < P; p++) s += dy[go + p];
+      db[o] += s;
+    }
 }

@@ -7,7 +7,8 @@
  *   forward:   y = conv2d(x, w) + b
  *   backward:  dw += conv2dBackpropFilter(x, dy);  dx += conv2dBackpropInput(w, dy);  db = Σ_{n,p} dy
  */
-import { Tensor, allocUnzeroed, ShapeError } from '../tensor.ts';
+import { Tensor, ShapeError } from '../tensor.ts';
+import { TensorStorage } from '../tensor-storage.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 import { convOutputSize, type ConvGeometry } from '../kernels/conv.ts';
@@ -33,21 +34,12 @@ export function conv2d(x: Tensor<any>, w: Tensor, b: Tensor | null, attrs: Conv2
   if (Ho <= 0 || Wo <= 0) throw new ShapeError(`${where}: input [${x.shape}] is smaller than kernel ${kh}x${kw} with padding ${ph}x${pw}`);
   const g: ConvGeometry = { N, C, H, W, O, kh, kw, sh, sw, ph, pw, Ho, Wo };
   const P = Ho * Wo;
-  const y = allocUnzeroed(x.dtype, N * O * P);
-  kernels.conv2d(g, x.data, w.data, b ? b.data : null, y);
+  const y = new TensorStorage(x.dtype, N * O * P);
+  kernels.conv2d(g, x.storage, w.storage, b ? b.storage : null, y);
   const out = new Tensor<['N', 'C', 'H', 'W']>(y, [N, O, Ho, Wo]);
-  return record(out, [x, w, b], (dy) => {
-    if (b?.requiresGrad) {
-      const gb = b.gradBuffer();
-      for (let n = 0; n < N; n++)
-        for (let o = 0; o < O; o++) {
-          let s = 0;
-          const go = (n * O + o) * P;
-          for (let p = 0; p < P; p++) s += dy[go + p];
-          gb[o] += s;
-        }
-    }
-    if (w.requiresGrad) kernels.conv2dBackpropFilter(g, x.data, dy, w.gradBuffer());
-    if (x.requiresGrad) kernels.conv2dBackpropInput(g, w.data, dy, x.gradBuffer());
+  return record(out, [x, w, b], (gradOut) => {
+    if (b?.requiresGrad) kernels.biasGradient(N, O, P, gradOut, b.gradOf());
+    if (w.requiresGrad) kernels.conv2dBackpropFilter(g, x.storage, gradOut, w.gradOf());
+    if (x.requiresGrad) kernels.conv2dBackpropInput(g, w.storage, gradOut, x.gradOf());
   });
 }

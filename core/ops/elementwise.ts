@@ -8,6 +8,7 @@
  * element (spec/elementwise-broadcast.test.ts).
  */
 import { Tensor, allocUnzeroed, ShapeError, sameShape, type Axes, type Storage } from '../tensor.ts';
+import { TensorStorage } from '../tensor-storage.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 
@@ -116,7 +117,8 @@ function binary(def: Binary) {
     const y = out.data, A = a.data, B = b.data;
     const nest = loopNest(shape, a.shape, b.shape);
     forEachRun(nest, (n, o, ia, sa, ib, sb) => def.f(y, A, B, n, o, ia, sa, ib, sb));
-    return record(out, [a, b], (g) => {
+    return record(out, [a, b], (dy) => {
+      const g = dy.read();
       const ga = a.requiresGrad ? a.gradBuffer() : null;
       const gb = b.requiresGrad ? b.gradBuffer() : null;
       if (ga) forEachRun(nest, (n, o, ia, sa, ib, sb) => def.da(ga, g, A, B, n, o, ia, sa, ib, sb));
@@ -137,11 +139,11 @@ const addBroadcast = binary({
 /** a + b; written out for equal shapes (every residual connection), broadcasting otherwise. */
 export function add<A extends Axes>(a: Tensor<A>, b: Tensor<any>): Tensor<A> {
   if (!sameShape(a.shape, b.shape)) return addBroadcast(a, b);
-  const y = allocUnzeroed(a.dtype, a.size);
-  kernels.add(a.data, b.data, y);
-  return record(new Tensor<A>(y, a.shape), [a, b], (g) => {
-    if (a.requiresGrad) addInto(a.gradBuffer(), g);
-    if (b.requiresGrad) addInto(b.gradBuffer(), g);
+  const y = new TensorStorage(a.dtype, a.size);
+  kernels.add(a.storage, b.storage, y);
+  return record(new Tensor<A>(y, a.shape), [a, b], (dy) => {
+    if (a.requiresGrad) kernels.addInto(a.gradOf(), dy);
+    if (b.requiresGrad) kernels.addInto(b.gradOf(), dy);
   });
 }
 
@@ -177,14 +179,14 @@ function unary<A extends Axes>(name: string, x: Tensor<A>, forward: (X: Storage,
   forward(X, y);
   const out = new Tensor<A>(y, x.shape);
   out.name = name;
-  return record(out, [x], (g) => backward(x.gradBuffer(), g, X, y));
+  return record(out, [x], (dy) => backward(x.gradBuffer(), dy.read(), X, y));
 }
 
 /** relu(x) = max(x, 0); d/dx = [x > 0]. Written out: it follows every BatchNorm. */
 export function relu<A extends Axes>(x: Tensor<A>): Tensor<A> {
-  const y = allocUnzeroed(x.dtype, x.size);
-  kernels.relu(x.data, y);
-  return record(new Tensor<A>(y, x.shape), [x], (g) => kernels.reluBackward(x.data, g, x.gradBuffer()));
+  const y = new TensorStorage(x.dtype, x.size);
+  kernels.relu(x.storage, y);
+  return record(new Tensor<A>(y, x.shape), [x], (dy) => kernels.reluBackward(x.storage, dy, x.gradOf()));
 }
 
 /** sigmoid(x) = 1 / (1 + e^-x); d/dx = y (1 - y). */
@@ -206,9 +208,4 @@ export function mulScalar<A extends Axes>(x: Tensor<A>, s: number): Tensor<A> {
   return unary('mulScalar', x,
     (X, y) => { for (let i = 0; i < y.length; i++) y[i] = X[i] * s; },
     (gx, g) => { for (let i = 0; i < g.length; i++) gx[i] += g[i] * s; });
-}
-
-/** In-place y += x for plain buffers of one type and length (no tape). */
-export function addInto(y: Storage, x: Storage): void {
-  kernels.addInto(y, x);
 }

@@ -5,6 +5,7 @@
  * Backward of C = op(A) op(B):  dA = dC op(B)^T,  dB = op(A)^T dC  (transposed back where op is).
  */
 import { Tensor, allocUnzeroed, ShapeError } from '../tensor.ts';
+import { TensorStorage } from '../tensor-storage.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 
@@ -19,25 +20,25 @@ export function bmm(a: Tensor<any>, b: Tensor<any>, transA = false, transB = fal
   const [K2, N] = transB ? [bc, br] : [br, bc];
   if (K !== K2) throw new ShapeError(`bmm: inner sizes differ: [${a.shape}]${transA ? 'ᵀ' : ''} x [${b.shape}]${transB ? 'ᵀ' : ''}`);
   const batch = a.size / (ar * ac);
-  const y = allocUnzeroed(a.dtype, batch * M * N);
+  const y = new TensorStorage(a.dtype, batch * M * N);
   const gemm = kernels.gemm;
   for (let i = 0; i < batch; i++) {
-    gemm(transA, transB, M, N, K, 1, a.data, i * M * K, ac, b.data, i * K * N, bc, 0, y, i * M * N, N);
+    gemm(transA, transB, M, N, K, 1, a.storage, i * M * K, ac, b.storage, i * K * N, bc, 0, y, i * M * N, N);
   }
   const out = new Tensor(y, [...a.shape.slice(0, -2), M, N]);
   return record(out, [a, b], (g) => {
     for (let i = 0; i < batch; i++) {
       if (a.requiresGrad) {
-        const ga = a.gradBuffer();
+        const ga = a.gradOf();
         // dA = dC op(B)^T  (stored as A's layout: if transA, dA^T = op(B) dC^T)
-        if (!transA) gemm(false, !transB, M, K, N, 1, g, i * M * N, N, b.data, i * K * N, bc, 1, ga, i * M * K, ac);
-        else gemm(transB, true, K, M, N, 1, b.data, i * K * N, bc, g, i * M * N, N, 1, ga, i * M * K, ac);
+        if (!transA) gemm(false, !transB, M, K, N, 1, g, i * M * N, N, b.storage, i * K * N, bc, 1, ga, i * M * K, ac);
+        else gemm(transB, true, K, M, N, 1, b.storage, i * K * N, bc, g, i * M * N, N, 1, ga, i * M * K, ac);
       }
       if (b.requiresGrad) {
-        const gb = b.gradBuffer();
+        const gb = b.gradOf();
         // dB = op(A)^T dC  (if transB, dB^T = dC^T op(A))
-        if (!transB) gemm(!transA, false, K, N, M, 1, a.data, i * M * K, ac, g, i * M * N, N, 1, gb, i * K * N, bc);
-        else gemm(true, transA, N, K, M, 1, g, i * M * N, N, a.data, i * M * K, ac, 1, gb, i * K * N, bc);
+        if (!transB) gemm(!transA, false, K, N, M, 1, a.storage, i * M * K, ac, g, i * M * N, N, 1, gb, i * K * N, bc);
+        else gemm(true, transA, N, K, M, 1, g, i * M * N, N, a.storage, i * M * K, ac, 1, gb, i * K * N, bc);
       }
     }
   });
@@ -52,14 +53,11 @@ export function linear(x: Tensor<any>, w: Tensor, b: Tensor | null): Tensor<['N'
   }
   const gemm = kernels.gemm;
   const y = allocUnzeroed(x.dtype, n * outF);
-  if (b) for (let r = 0; r < n; r++) y.set(b.data, r * outF);
-  gemm(false, true, n, outF, inF, 1, x.data, 0, inF, w.data, 0, inF, b ? 1 : 0, y, 0, outF);
-  return record(new Tensor<['N', 'O']>(y, [n, outF]), [x, w, b], (g) => {
-    if (x.requiresGrad) gemm(false, false, n, inF, outF, 1, g, 0, outF, w.data, 0, inF, 1, x.gradBuffer(), 0, inF);
-    if (w.requiresGrad) gemm(true, false, outF, inF, n, 1, g, 0, outF, x.data, 0, inF, 1, w.gradBuffer(), 0, inF);
-    if (b?.requiresGrad) {
-      const gb = b.gradBuffer();
-      for (let r = 0; r < n; r++) for (let o = 0; o < outF; o++) gb[o] += g[r * outF + o];
-    }
+  if (b) for (let r = 0; r < n; r++) y.set(b.storage.read(), r * outF);
+  gemm(false, true, n, outF, inF, 1, x.storage, 0, inF, w.storage, 0, inF, b ? 1 : 0, y, 0, outF);
+  return record(new Tensor<['N', 'O']>(y, [n, outF]), [x, w, b], (dy) => {
+    if (x.requiresGrad) gemm(false, false, n, inF, outF, 1, dy, 0, outF, w.storage, 0, inF, 1, x.gradOf(), 0, inF);
+    if (w.requiresGrad) gemm(true, false, outF, inF, n, 1, dy, 0, outF, x.storage, 0, inF, 1, w.gradOf(), 0, inF);
+    if (b?.requiresGrad) kernels.biasGradient(n, outF, 1, dy, b.gradOf());
   });
 }

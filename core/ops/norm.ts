@@ -14,6 +14,7 @@
  * l2Normalize: y = x / max(‖x‖₂, eps) row-wise; dx = (g − y (y·g)) / ‖x‖ (or g/eps when clamped).
  */
 import { Tensor, allocUnzeroed, ShapeError, type Axes } from '../tensor.ts';
+import { TensorStorage } from '../tensor-storage.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 
@@ -36,7 +37,7 @@ export function batchNorm<A extends Axes>(x: Tensor<A>, gamma: Tensor, beta: Ten
   const variance = new Float64Array(C);
   if (attrs.training) {
     if (n < 2) throw new ShapeError(`${where}: training needs more than one value per channel, input is [${x.shape}]`);
-    kernels.batchNormStatistics(layout, x.data, mean, variance);
+    kernels.batchNormStatistics(layout, x.storage, mean, variance);
     const m = attrs.momentum;
     for (let c = 0; c < C; c++) {
       runningMean.data[c] = (1 - m) * runningMean.data[c] + m * mean[c];
@@ -54,11 +55,11 @@ export function batchNorm<A extends Axes>(x: Tensor<A>, gamma: Tensor, beta: Ten
     scale[c] = gamma.data[c] * invStd[c];
     shift[c] = beta.data[c] - mean[c] * scale[c];
   }
-  const y = allocUnzeroed(x.dtype, x.size);
-  kernels.batchNormNormalize(layout, x.data, scale, shift, y);
-  return record(new Tensor<A>(y, x.shape), [x, gamma, beta], (g) => {
+  const y = new TensorStorage(x.dtype, x.size);
+  kernels.batchNormNormalize(layout, x.storage, scale, shift, y);
+  return record(new Tensor<A>(y, x.shape), [x, gamma, beta], (dy) => {
     const sums = new Float64Array(2 * C);
-    kernels.batchNormBackward(layout, x.data, g, mean, invStd, scale, attrs.training, x.requiresGrad ? x.gradBuffer() : null, sums);
+    kernels.batchNormBackward(layout, x.storage, dy, mean, invStd, scale, attrs.training, x.requiresGrad ? x.gradOf() : null, sums);
     const gBeta = beta.requiresGrad ? beta.gradBuffer() : null;
     const gGamma = gamma.requiresGrad ? gamma.gradBuffer() : null;
     for (let c = 0; c < C; c++) {
@@ -81,7 +82,8 @@ export function l2Normalize<A extends Axes>(x: Tensor<A>, eps = 1e-12): Tensor<A
     const d = Math.max(norms[r], eps);
     for (let j = 0; j < D; j++) y[r * D + j] = X[r * D + j] / d;
   }
-  return record(new Tensor<A>(y, x.shape), [x], (g) => {
+  return record(new Tensor<A>(y, x.shape), [x], (dy) => {
+    const g = dy.read();
     const gx = x.gradBuffer();
     for (let r = 0; r < rows; r++) {
       const o = r * D;

@@ -6,6 +6,7 @@
  * - gem (generalised mean): y = (mean_p clamp(x, eps)^p)^(1/p) with a trainable scalar p.
  */
 import { Tensor, allocUnzeroed, ShapeError } from '../tensor.ts';
+import { TensorStorage } from '../tensor-storage.ts';
 import { record } from '../autograd.ts';
 import { kernels } from '../backend.ts';
 import { convOutputSize } from './conv.ts';
@@ -24,10 +25,10 @@ export function maxPool2d(x: Tensor<any>, attrs: MaxPoolAttrs): Tensor<['N', 'C'
   const [ph, pw] = attrs.padding;
   const Ho = convOutputSize(H, kh, sh, ph);
   const Wo = convOutputSize(W, kw, sw, pw);
-  const y = allocUnzeroed(x.dtype, N * C * Ho * Wo);
+  const y = new TensorStorage(x.dtype, N * C * Ho * Wo);
   const argmax = new Int32Array(y.length);
-  kernels.maxPool2d({ planes: N * C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo }, x.data, y, argmax);
-  return record(new Tensor<['N', 'C', 'H', 'W']>(y, [N, C, Ho, Wo]), [x], (g) => kernels.maxPool2dBackward(g, argmax, x.gradBuffer()));
+  kernels.maxPool2d({ planes: N * C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo }, x.storage, y, argmax);
+  return record(new Tensor<['N', 'C', 'H', 'W']>(y, [N, C, Ho, Wo]), [x], (dy) => kernels.maxPool2dBackward(dy, argmax, x.gradOf()));
 }
 
 export function globalAvgPool(x: Tensor<any>): Tensor<['N', 'C']> {
@@ -41,7 +42,8 @@ export function globalAvgPool(x: Tensor<any>): Tensor<['N', 'C']> {
     for (let p = 0; p < P; p++) s += X[r * P + p];
     y[r] = s / P;
   }
-  return record(new Tensor<['N', 'C']>(y, [N, C]), [x], (g) => {
+  return record(new Tensor<['N', 'C']>(y, [N, C]), [x], (dy) => {
+    const g = dy.read();
     const gx = x.gradBuffer();
     for (let r = 0; r < N * C; r++) for (let p = 0; p < P; p++) gx[r * P + p] += g[r] / P;
   });
@@ -66,7 +68,8 @@ export function gem(x: Tensor<any>, p: Tensor, eps = 1e-6): Tensor<['N', 'C']> {
     means[r] = s / P;
     y[r] = means[r] ** (1 / pw);
   }
-  return record(new Tensor<['N', 'C']>(y, [N, C]), [x, p], (g) => {
+  return record(new Tensor<['N', 'C']>(y, [N, C]), [x, p], (dy) => {
+    const g = dy.read();
     const gx = x.requiresGrad ? x.gradBuffer() : null;
     let gp = 0;
     for (let r = 0; r < N * C; r++) {

@@ -21,7 +21,8 @@ export function sum(x: Tensor<any>, axis: number): Tensor {
   for (let o = 0; o < outer; o++)
     for (let k = 0; k < n; k++)
       for (let i = 0; i < inner; i++) y[o * inner + i] += X[(o * n + k) * inner + i];
-  return record(new Tensor(y, shape), [x], (g) => {
+  return record(new Tensor(y, shape), [x], (dy) => {
+    const g = dy.read();
     const gx = x.gradBuffer();
     for (let o = 0; o < outer; o++)
       for (let k = 0; k < n; k++)
@@ -35,7 +36,8 @@ export function mean(x: Tensor<any>): Tensor {
   for (let i = 0; i < x.size; i++) s += x.data[i];
   const y = alloc(x.dtype, 1);
   y[0] = s / x.size;
-  return record(new Tensor(y, []), [x], (g) => {
+  return record(new Tensor(y, []), [x], (dy) => {
+    const g = dy.read();
     const gx = x.gradBuffer();
     for (let i = 0; i < gx.length; i++) gx[i] += g[0] / x.size;
   });

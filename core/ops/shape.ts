@@ -1,9 +1,10 @@
 /**
- * Shape primitives: reshape (a view of the same storage) and permute (an ndarray view copied back
+ * Shape primitives: reshape (a view of the same storage, wherever it lives) and permute (an ndarray view copied back
  * to contiguous storage). Their backward passes move the gradient back to the input's layout.
  */
 import { Tensor, ShapeError, contiguous, numel } from '../tensor.ts';
 import { record } from '../autograd.ts';
+import { kernels } from '../backend.ts';
 import type { Axes } from '../tensor.ts';
 
 /** Same values, new shape (one axis may be -1). Shares storage with x. */
@@ -13,11 +14,8 @@ export function reshape<B extends Axes = Axes>(x: Tensor<any>, shape: readonly n
   if (numel(resolved) !== x.size || !resolved.every(Number.isInteger)) {
     throw new ShapeError(`reshape: cannot view [${x.shape}] (${x.size} values) as [${shape}]`);
   }
-  const out = new Tensor<B>(x.data, resolved);
-  return record(out, [x], (g) => {
-    const gx = x.gradBuffer();
-    for (let i = 0; i < g.length; i++) gx[i] += g[i];
-  }) as Tensor<B>;
+  const out = new Tensor<B>(x.storage, resolved);
+  return record(out, [x], (dy) => kernels.addInto(x.gradOf(), dy)) as Tensor<B>;
 }
 
 /** out.shape[i] = x.shape[order[i]] (torch.permute), copied to contiguous storage. */
@@ -26,7 +24,8 @@ export function permute<B extends Axes = Axes>(x: Tensor<any>, order: readonly n
     throw new ShapeError(`permute: order [${order}] is not a permutation of the ${x.rank} axes of [${x.shape}]`);
   }
   const out = new Tensor<B>(contiguous(x.nd().transpose(...order), x.dtype), order.map((o) => x.shape[o]));
-  return record(out, [x], (g) => {
+  return record(out, [x], (dy) => {
+    const g = dy.read();
     const inverse = order.map((_, i) => order.indexOf(i));
     const back = contiguous(new Tensor(g, out.shape).nd().transpose(...inverse), x.dtype);
     const gx = x.gradBuffer();

@@ -8,7 +8,7 @@
  * Threads share a kernel's work so that any split gives the same numbers, bit for bit: GEMM by
  * columns (core/gemm-parallel.ts), conv forward and dX by images, conv dW by rows of im2col.
  */
-import { registerKernels, registerStorage, useBackend, type Kernels } from '../backend.ts';
+import { registerKernels, registerStorage, useBackend, type HostKernels } from '../backend.ts';
 import { parallelGemm } from '../gemm-parallel.ts';
 import * as cpuConv from '../kernels/conv.ts';
 import type { ConvGeometry } from '../kernels/conv.ts';
@@ -41,18 +41,18 @@ function onCores(name: JobName, g: ConvGeometry, inputs: Float[], out: Float, ex
 /** Arrays this short may travel to a helper as a copy (weights of small layers, biases). */
 const SMALL = 1 << 14;
 
-const conv2d: Kernels['conv2d'] = (g, x, w, b, y) => {
+const conv2d: HostKernels['conv2d'] = (g, x, w, b, y) => {
   if (!allF32(x, w, b, y)) return cpuConv.conv2d(g, x, w, b, y);
   if (g.N === 0) return;
   onCores('conv-forward-wasm', g, [x, w], y, g.N, (n0, n1) => [g, x, w, b, y, n0, n1]);
 };
 
-const conv2dBackpropFilter: Kernels['conv2dBackpropFilter'] = (g, x, dy, dw) => {
+const conv2dBackpropFilter: HostKernels['conv2dBackpropFilter'] = (g, x, dy, dw) => {
   if (!allF32(x, dy, dw)) return cpuConv.conv2dBackpropFilter(g, x, dy, dw);
   onCores('conv-filter-wasm', g, [x, dy], dw, g.C * g.kh * g.kw, (r0, r1) => [g, x, dy, dw, r0, r1]);
 };
 
-const conv2dBackpropInput: Kernels['conv2dBackpropInput'] = (g, w, dy, dx) => {
+const conv2dBackpropInput: HostKernels['conv2dBackpropInput'] = (g, w, dy, dx) => {
   if (!allF32(w, dy, dx)) return cpuConv.conv2dBackpropInput(g, w, dy, dx);
   if (g.N === 0) return;
   onCores('conv-input-wasm', g, [w, dy], dx, g.N, (n0, n1) => [g, w, dy, dx, n0, n1]);

@@ -4,7 +4,7 @@
  * outside the wasm memory copied in, results copied back out. Float64 operands, or fewer than
  * MIN_LENGTH values, run the cpu kernels (core/kernels/batchnorm.ts).
  */
-import type { Kernels } from '../backend.ts';
+import type { HostKernels } from '../backend.ts';
 import * as cpu from '../kernels/batchnorm.ts';
 import type { Float } from '../gemm.ts';
 import { allF32, wasmCall, type Arena, type WasmExports } from './kernels.ts';
@@ -26,7 +26,7 @@ function getF64(w: WasmExports, at: number, dst: Float64Array): void {
   dst.set(new Float64Array(w.memory.buffer as ArrayBuffer, at, dst.length));
 }
 
-export const batchNormStatistics: Kernels['batchNormStatistics'] = (l, x, mean, variance) => {
+export const batchNormStatistics: HostKernels['batchNormStatistics'] = (l, x, mean, variance) => {
   const c = call('batchNormStatistics', x);
   if (!c) return cpu.batchNormStatistics(l, x, mean, variance);
   const xp = c.arena.put(x as Float32Array, 0, x.length);
@@ -36,7 +36,7 @@ export const batchNormStatistics: Kernels['batchNormStatistics'] = (l, x, mean, 
   getF64(c.w, vp, variance);
 };
 
-export const batchNormNormalize: Kernels['batchNormNormalize'] = (l, x, scale, shift, y) => {
+export const batchNormNormalize: HostKernels['batchNormNormalize'] = (l, x, scale, shift, y) => {
   const c = call('batchNormNormalize', x, y);
   if (!c) return cpu.batchNormNormalize(l, x, scale, shift, y);
   const xp = c.arena.put(x as Float32Array, 0, x.length);
@@ -46,7 +46,7 @@ export const batchNormNormalize: Kernels['batchNormNormalize'] = (l, x, scale, s
   c.arena.get(yp, 1, y.length, 0, y as Float32Array, 0);
 };
 
-export const batchNormBackward: Kernels['batchNormBackward'] = (l, x, dy, mean, invStd, scale, training, dx, sums) => {
+export const batchNormBackward: HostKernels['batchNormBackward'] = (l, x, dy, mean, invStd, scale, training, dx, sums) => {
   const c = call('batchNormBackward', x, dy, dx);
   if (!c) return cpu.batchNormBackward(l, x, dy, mean, invStd, scale, training, dx, sums);
   const n = x.length;

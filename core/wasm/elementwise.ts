@@ -3,7 +3,7 @@
  * signatures (operands outside the wasm memory copied in, the result copied back out). Below
  * MIN_LENGTH values, or for float64 operands, the cpu kernel runs (core/kernels/elementwise.ts).
  */
-import type { Kernels } from '../backend.ts';
+import type { HostKernels } from '../backend.ts';
 import * as cpu from '../kernels/elementwise.ts';
 import type { Float } from '../gemm.ts';
 import { allF32, wasmCall } from './kernels.ts';
@@ -15,7 +15,7 @@ function call(kernel: string, ...operands: Float[]) {
   return allF32(...operands) && operands[0].length >= MIN_LENGTH ? wasmCall(kernel) : null;
 }
 
-export const relu: Kernels['relu'] = (x, y) => {
+export const relu: HostKernels['relu'] = (x, y) => {
   const c = call('relu', x, y);
   if (!c) return cpu.relu(x, y);
   const n = y.length;
@@ -25,7 +25,7 @@ export const relu: Kernels['relu'] = (x, y) => {
   c.arena.get(yp, 1, n, 0, y as Float32Array, 0);
 };
 
-export const reluBackward: Kernels['reluBackward'] = (x, dy, dx) => {
+export const reluBackward: HostKernels['reluBackward'] = (x, dy, dx) => {
   const c = call('reluBackward', x, dy, dx);
   if (!c) return cpu.reluBackward(x, dy, dx);
   const n = dx.length;
@@ -36,7 +36,7 @@ export const reluBackward: Kernels['reluBackward'] = (x, dy, dx) => {
   c.arena.get(dp, 1, n, 0, dx as Float32Array, 0);
 };
 
-export const add: Kernels['add'] = (a, b, y) => {
+export const add: HostKernels['add'] = (a, b, y) => {
   const c = call('add', a, b, y);
   if (!c) return cpu.add(a, b, y);
   const n = y.length;
@@ -47,7 +47,7 @@ export const add: Kernels['add'] = (a, b, y) => {
   c.arena.get(yp, 1, n, 0, y as Float32Array, 0);
 };
 
-export const addInto: Kernels['addInto'] = (y, x) => {
+export const addInto: HostKernels['addInto'] = (y, x) => {
   const c = call('addInto', y, x);
   if (!c) return cpu.addInto(y, x);
   const n = y.length;

@@ -4,13 +4,13 @@
  * argmax copied back; float64 operands, or fewer than MIN_LENGTH values, run the cpu kernel
  * (core/kernels/pool.ts), as does the backward.
  */
-import type { Kernels } from '../backend.ts';
+import type { HostKernels } from '../backend.ts';
 import * as cpu from '../kernels/pool.ts';
 import { allF32, wasmCall } from './kernels.ts';
 
 const MIN_LENGTH = 4096;
 
-export const maxPool2d: Kernels['maxPool2d'] = (g, x, y, argmax) => {
+export const maxPool2d: HostKernels['maxPool2d'] = (g, x, y, argmax) => {
   const c = allF32(x, y) && x.length >= MIN_LENGTH ? wasmCall('maxPool2d') : null;
   if (!c) return cpu.maxPool2d(g, x, y, argmax);
   const xp = c.arena.put(x as Float32Array, 0, x.length);

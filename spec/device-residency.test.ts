@@ -1,0 +1,122 @@
+/**
+ * Storage owned by a backend (core/tensor-storage.ts): where a tensor's values live, what crosses
+ * between host and device and when, on the simulated device of spec/device-sim.ts.
+ *
+ * - The storage's copies: each move happens once, only when the other side is stale, and is
+ *   counted in `transfers`.
+ * - A chain of device kernels keeps its intermediates on the device: only the inputs go up and only
+ *   what the host reads comes down.
+ * - Three training steps of the MLA backbone on the device give the cpu backend's numbers bit for
+ *   bit (the device runs the cpu kernels, so every difference would be an operand moved wrongly),
+ *   and the bytes that cross are bounded: parameters, gradients and the input, not activations.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kernels, useBackend } from '../core/backend.ts';
+import { Tensor } from '../core/tensor.ts';
+import { TensorStorage, resetTransfers, transfers } from '../core/tensor-storage.ts';
+import * as F from '../core/ops/index.ts';
+import { registerDeviceSim, simStore } from './device-sim.ts';
+import { threeTrainingSteps } from './backbone-steps.ts';
+
+const f32 = (...v: number[]) => Float32Array.from(v);
+
+describe('TensorStorage: host and device copies', () => {
+  it('moves values only when the other side is stale, and counts each move', () => {
+    resetTransfers();
+    const s = new TensorStorage(f32(1, -2, 3));
+    expect(s.where).toBe('host');
+    const d = s.readOn(simStore);
+    expect(s.where).toBe('both');
+    expect(transfers).toMatchObject({ uploads: 1, uploadBytes: 12, downloads: 0 });
+    expect(s.readOn(simStore)).toBe(d); // current: no second upload
+    expect(transfers.uploads).toBe(1);
+    // a device kernel writes it: the host copy is stale and comes back once, on the first read
+    s.writeOn(simStore);
+    expect(s.where).toBe('device');
+    expect(Array.from(s.read())).toEqual([1, -2, 3]);
+    expect(s.where).toBe('both');
+    s.read();
+    expect(transfers).toMatchObject({ uploads: 1, downloads: 1, downloadBytes: 12 });
+    // a host write makes the device copy stale: the next device read uploads again
+    s.write()[0] = 5;
+    expect(s.where).toBe('host');
+    s.readOn(simStore);
+    expect(transfers.uploads).toBe(2);
+    // overwrite(): no download of what is about to be replaced
+    s.writeOn(simStore);
+    s.overwrite();
+    expect(transfers.downloads).toBe(1);
+  });
+
+  it('an output never written reads as zeros; an overwritten one takes no upload', () => {
+    resetTransfers();
+    const s = new TensorStorage('float32', 4);
+    expect(s.where).toBe('none');
+    s.overwriteOn(simStore);
+    expect(transfers.uploads).toBe(0);
+    expect(new TensorStorage('float32', 2).read()).toEqual(f32(0, 0));
+  });
+
+  it('float64 stays on the host, a storage stays with one device, both said plainly', () => {
+    expect(() => new TensorStorage(Float64Array.of(1)).readOn(simStore)).toThrow(/float64 tensor cannot go to the device/);
+    const other = { ...simStore, name: 'other-device' };
+    const s = new TensorStorage(f32(1));
+    s.readOn(simStore);
+    expect(() => s.readOn(other)).toThrow(/other-device: this tensor already lives on device-sim/);
+  });
+});
+
+describe('ops on the simulated device', () => {
+  beforeAll(() => {
+    registerDeviceSim();
+    useBackend('device-sim');
+  });
+  afterAll(() => useBackend('cpu'));
+
+  it('a chain of device kernels keeps its intermediates on the device', () => {
+    const n = 5000;
+    const x = Tensor.from(Array.from({ length: n }, (_, i) => Math.sin(i)), [n]);
+    const b = Tensor.from(Array.from({ length: n }, (_, i) => Math.cos(i)), [n]);
+    resetTransfers();
+    const h = F.relu(F.add(F.relu(x), b));
+    expect(h.storage.where).toBe('device');
+    expect(transfers).toMatchObject({ uploads: 2, uploadBytes: 2 * 4 * n, downloads: 0 });
+    const want = Array.from({ length: n }, (_, i) => Math.max(0, Math.fround(Math.max(0, Math.fround(Math.sin(i))) + Math.fround(Math.cos(i)))));
+    expect(Array.from(h.storage.read())).toEqual(want);
+    expect(transfers).toMatchObject({ downloads: 1, downloadBytes: 4 * n });
+  });
+
+  it('a host array given to a device kernel travels there and, if written, back', () => {
+    const y = new Float32Array(4).fill(1);
+    resetTransfers();
+    kernels.addInto(y, f32(1, 2, 3, 4));
+    expect(Array.from(y)).toEqual([2, 3, 4, 5]);
+    expect(transfers).toMatchObject({ uploads: 2, downloads: 1 });
+  });
+
+  it('three training steps of the MLA backbone equal the cpu backend bit for bit; no activation crosses', () => {
+    useBackend('cpu');
+    const cpu = threeTrainingSteps(2);
+    useBackend('device-sim');
+    resetTransfers();
+    const dev = threeTrainingSteps(2);
+    expect(transfers.uploads).toBeGreaterThan(0); // the device really held operands
+    expect(Array.from(dev.embedding)).toEqual(Array.from(cpu.embedding));
+    expect([...dev.grads.keys()]).toEqual([...cpu.grads.keys()]);
+    for (const [name, g] of cpu.grads) expect(Array.from(dev.grads.get(name)!), `d/d ${name}`).toEqual(Array.from(g));
+    for (const [name, p] of cpu.params) expect(Array.from(dev.params.get(name)!), name).toEqual(Array.from(p));
+    // The bound, today: Adam runs on the host, so each step uploads every parameter and downloads
+    // every gradient; the input batch goes up; the small ops still written in TypeScript (global
+    // pooling, broadcast and scalar elementwise ops of the attention modules, BatchNorm's
+    // per-channel statistics) move their operands, a quarter of that at most. No activation of the
+    // convolutions, BatchNorms, ReLUs, residual adds, softmax or attention products crosses.
+    const paramBytes = 4 * [...cpu.params.values()].reduce((s, p) => s + p.length, 0);
+    const inputBytes = 4 * 2 * 3 * 128 * 64;
+    const mb = (b: number) => (b / 2 ** 20).toFixed(2);
+    console.log(`device-sim, tiny MLA backbone, batch 2, 128x64, 3 steps: ${transfers.uploads} uploads (${mb(transfers.uploadBytes)} MiB), ` +
+      `${transfers.downloads} downloads (${mb(transfers.downloadBytes)} MiB); parameters ${mb(paramBytes)} MiB, input ${mb(inputBytes)} MiB`);
+    expect(transfers.uploadBytes).toBeLessThanOrEqual(1.25 * 3 * (paramBytes + inputBytes));
+    // 3 steps of gradients, plus the test's own reads of gradients, parameters and embedding
+    expect(transfers.downloadBytes).toBeLessThanOrEqual(1.25 * 5 * paramBytes);
+  });
+});
