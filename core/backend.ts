@@ -20,6 +20,10 @@ import type { BatchNormLayout } from './kernels/batchnorm.ts';
 import * as cpuElementwise from './kernels/elementwise.ts';
 import * as cpuPool from './kernels/pool.ts';
 import * as cpuSoftmax from './kernels/softmax.ts';
+import * as cpuBroadcast from './kernels/broadcast.ts';
+import type { BinaryOp, LoopNest } from './kernels/broadcast.ts';
+import * as cpuUnary from './kernels/unary.ts';
+import type { UnaryOp } from './kernels/unary.ts';
 import type { PoolGeometry } from './kernels/pool.ts';
 import { setStorageProvider, type StorageProvider } from './tensor.ts';
 import { TensorStorage, type DeviceBuffer, type DeviceStore } from './tensor-storage.ts';
@@ -65,6 +69,14 @@ export interface Kernels {
   softmax: (rows: number, n: number, x: Buf, y: Buf) => void;
   /** dx [rows, n] += y (dy − Σ dy y) per row. */
   softmaxBackward: (rows: number, n: number, y: Buf, dy: Buf, dx: Buf) => void;
+  /** y = a op b, broadcast as `nest` says (core/kernels/broadcast.ts); y is overwritten. */
+  broadcastBinary: (op: BinaryOp, nest: LoopNest, a: Buf, b: Buf, y: Buf) => void;
+  /** dx += dy · ∂(a op b)/∂x for x = a or b, summed over the axes x was stretched along. */
+  broadcastBinaryBackward: (op: BinaryOp, side: 'a' | 'b', nest: LoopNest, dy: Buf, a: Buf, b: Buf, dx: Buf) => void;
+  /** y = op(x; s) for a scalar unary op (core/kernels/unary.ts); y is overwritten. */
+  unary: (op: UnaryOp, s: number, x: Buf, y: Buf) => void;
+  /** dx += dy · op'(x; s), given y = op(x; s). */
+  unaryBackward: (op: UnaryOp, s: number, x: Buf, y: Buf, dy: Buf, dx: Buf) => void;
 }
 export type KernelName = keyof Kernels;
 
@@ -98,6 +110,10 @@ export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<numb
   biasGradient: { 3: 'in', 4: 'acc' },
   softmax: { 2: 'in', 3: 'out' },
   softmaxBackward: { 2: 'in', 3: 'in', 4: 'acc' },
+  broadcastBinary: { 2: 'in', 3: 'in', 4: 'out' },
+  broadcastBinaryBackward: { 3: 'in', 4: 'in', 5: 'in', 6: 'acc' },
+  unary: { 2: 'in', 3: 'out' },
+  unaryBackward: { 2: 'in', 3: 'in', 4: 'in', 5: 'acc' },
 };
 
 type Is<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -204,9 +220,12 @@ const { batchNormStatistics, batchNormNormalize, batchNormBackward } = cpuBatchN
 const { relu, reluBackward, add, addInto, biasGradient } = cpuElementwise;
 const { maxPool2d, maxPool2dBackward } = cpuPool;
 const { softmax, softmaxBackward } = cpuSoftmax;
+const { broadcastBinary, broadcastBinaryBackward } = cpuBroadcast;
+const { unary, unaryBackward } = cpuUnary;
 registerKernels('cpu', {
   gemm: gemmParallel, conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
   batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward, biasGradient, softmax, softmaxBackward,
+  broadcastBinary, broadcastBinaryBackward, unary, unaryBackward,
 });
 
 const storages = new Map<string, StorageProvider>();

@@ -4,14 +4,16 @@
  * accumulated in output order (ga then gb at each output index), with the derivative formulas
  * written as products (g · 1, g · -1, g · (1 / b), ...). Exact equality (Object.is per element),
  * float32 and float64, forward and both gradients, on random shapes and on the attention shapes of
- * the default tiny model (layer4 8x4 positions, batch 32, 64 channels, 4 heads).
+ * the default tiny model (layer4 8x4 positions, batch 32, 64 channels, 4 heads); on every backend
+ * (their kernels, core/kernels/broadcast.ts and unary.ts), the simulated device included.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Tensor, type DType, type Storage } from '../core/tensor.ts';
 import { backward } from '../core/autograd.ts';
 import { Rng } from '../core/random.ts';
 import * as F from '../core/ops/index.ts';
+import { describeEachBackend } from './kernels/each-backend.ts';
 
 type Op = 'add' | 'sub' | 'mul' | 'div';
 const ops: Record<Op, (a: Tensor, b: Tensor) => Tensor> = { add: F.add, sub: F.sub, mul: F.mul, div: F.div };
@@ -114,7 +116,7 @@ const caseArb = fc.record({
   seed: fc.integer({ min: 0, max: 1e6 }),
 });
 
-describe('broadcasting add/sub/mul/div equal the per-element reference bit for bit', () => {
+describeEachBackend('broadcasting add/sub/mul/div equal the per-element reference bit for bit', () => {
   it('random shapes of rank 1-4 with size-1 axes, float32 and float64, forward and both gradients', () => {
     fc.assert(fc.property(caseArb, (c) => {
       const rng = new Rng(c.seed);
@@ -163,7 +165,7 @@ describe('broadcasting add/sub/mul/div equal the per-element reference bit for b
   });
 });
 
-describe('sigmoid, addScalar, mulScalar equal the per-element reference bit for bit', () => {
+describeEachBackend('sigmoid, addScalar, mulScalar equal the per-element reference bit for bit', () => {
   const unaries: [string, (x: Tensor) => Tensor, (x: number) => number, (x: number, y: number) => number][] = [
     ['sigmoid', F.sigmoid, (x) => 1 / (1 + Math.exp(-x)), (_x, y) => y * (1 - y)],
     ['addScalar', (x) => F.addScalar(x, 1e-6), (x) => x + 1e-6, () => 1],
