@@ -23,6 +23,7 @@ import * as cpuSoftmax from './kernels/softmax.ts';
 import * as cpuBroadcast from './kernels/broadcast.ts';
 import type { BinaryOp, LoopNest } from './kernels/broadcast.ts';
 import * as cpuUnary from './kernels/unary.ts';
+import * as cpuReduce from './kernels/reduce.ts';
 import type { UnaryOp } from './kernels/unary.ts';
 import type { PoolGeometry } from './kernels/pool.ts';
 import { setStorageProvider, type StorageProvider } from './tensor.ts';
@@ -77,6 +78,14 @@ export interface Kernels {
   unary: (op: UnaryOp, s: number, x: Buf, y: Buf) => void;
   /** dx += dy · op'(x; s), given y = op(x; s). */
   unaryBackward: (op: UnaryOp, s: number, x: Buf, y: Buf, dy: Buf, dx: Buf) => void;
+  /** y [outer, inner] = Σ_k x [outer, n, inner]; y is overwritten. */
+  sumAxis: (outer: number, n: number, inner: number, x: Buf, y: Buf) => void;
+  /** dx [outer, n, inner] += dy [outer, inner] (broadcast along the summed axis). */
+  sumAxisBackward: (outer: number, n: number, inner: number, dy: Buf, dx: Buf) => void;
+  /** y [rows] = mean of each row of x [rows, P] (global average pooling); y is overwritten. */
+  meanPool: (rows: number, P: number, x: Buf, y: Buf) => void;
+  /** dx [rows, P] += dy [rows] / P. */
+  meanPoolBackward: (rows: number, P: number, dy: Buf, dx: Buf) => void;
 }
 export type KernelName = keyof Kernels;
 
@@ -114,6 +123,10 @@ export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<numb
   broadcastBinaryBackward: { 3: 'in', 4: 'in', 5: 'in', 6: 'acc' },
   unary: { 2: 'in', 3: 'out' },
   unaryBackward: { 2: 'in', 3: 'in', 4: 'in', 5: 'acc' },
+  sumAxis: { 3: 'in', 4: 'out' },
+  sumAxisBackward: { 3: 'in', 4: 'acc' },
+  meanPool: { 2: 'in', 3: 'out' },
+  meanPoolBackward: { 2: 'in', 3: 'acc' },
 };
 
 type Is<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -222,10 +235,11 @@ const { maxPool2d, maxPool2dBackward } = cpuPool;
 const { softmax, softmaxBackward } = cpuSoftmax;
 const { broadcastBinary, broadcastBinaryBackward } = cpuBroadcast;
 const { unary, unaryBackward } = cpuUnary;
+const { sumAxis, sumAxisBackward, meanPool, meanPoolBackward } = cpuReduce;
 registerKernels('cpu', {
   gemm: gemmParallel, conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
   batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward, biasGradient, softmax, softmaxBackward,
-  broadcastBinary, broadcastBinaryBackward, unary, unaryBackward,
+  broadcastBinary, broadcastBinaryBackward, unary, unaryBackward, sumAxis, sumAxisBackward, meanPool, meanPoolBackward,
 });
 
 const storages = new Map<string, StorageProvider>();

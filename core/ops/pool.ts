@@ -35,18 +35,9 @@ export function globalAvgPool(x: Tensor<any>): Tensor<['N', 'C']> {
   if (x.rank !== 4) throw new ShapeError(`global_avgpool: input [${x.shape}] is not [N,C,H,W]`);
   const [N, C, H, W] = x.shape;
   const P = H * W;
-  const X = x.data;
-  const y = allocUnzeroed(x.dtype, N * C);
-  for (let r = 0; r < N * C; r++) {
-    let s = 0;
-    for (let p = 0; p < P; p++) s += X[r * P + p];
-    y[r] = s / P;
-  }
-  return record(new Tensor<['N', 'C']>(y, [N, C]), [x], (dy) => {
-    const g = dy.read();
-    const gx = x.gradBuffer();
-    for (let r = 0; r < N * C; r++) for (let p = 0; p < P; p++) gx[r * P + p] += g[r] / P;
-  });
+  const y = new TensorStorage(x.dtype, N * C);
+  kernels.meanPool(N * C, P, x.storage, y);
+  return record(new Tensor<['N', 'C']>(y, [N, C]), [x], (dy) => kernels.meanPoolBackward(N * C, P, dy, x.gradOf()));
 }
 
 /**

@@ -1,6 +1,8 @@
-/** Reductions along one axis: sum (keepdim) and the whole-tensor mean. */
+/** Reductions along one axis: sum (keepdim; core/kernels/reduce.ts) and the whole-tensor mean. */
 import { Tensor, alloc, ShapeError } from '../tensor.ts';
+import { TensorStorage } from '../tensor-storage.ts';
 import { record } from '../autograd.ts';
+import { kernels } from '../backend.ts';
 
 /** Split a shape around `axis` into (outer, size, inner) extents of the row-major layout. */
 export function aroundAxis(shape: readonly number[], axis: number, op: string): [number, number, number] {
@@ -16,18 +18,9 @@ export function sum(x: Tensor<any>, axis: number): Tensor {
   const [outer, n, inner] = aroundAxis(x.shape, axis, 'sum');
   const ax = axis < 0 ? axis + x.rank : axis;
   const shape = x.shape.map((d, i) => (i === ax ? 1 : d));
-  const y = alloc(x.dtype, outer * inner);
-  const X = x.data;
-  for (let o = 0; o < outer; o++)
-    for (let k = 0; k < n; k++)
-      for (let i = 0; i < inner; i++) y[o * inner + i] += X[(o * n + k) * inner + i];
-  return record(new Tensor(y, shape), [x], (dy) => {
-    const g = dy.read();
-    const gx = x.gradBuffer();
-    for (let o = 0; o < outer; o++)
-      for (let k = 0; k < n; k++)
-        for (let i = 0; i < inner; i++) gx[(o * n + k) * inner + i] += g[o * inner + i];
-  });
+  const y = new TensorStorage(x.dtype, outer * inner);
+  kernels.sumAxis(outer, n, inner, x.storage, y);
+  return record(new Tensor(y, shape), [x], (dy) => kernels.sumAxisBackward(outer, n, inner, dy, x.gradOf()));
 }
 
 /** Mean of all values, as a tensor of shape []. */

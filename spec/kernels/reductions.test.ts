@@ -1,0 +1,90 @@
+/**
+ * The row-wise kernels of every backend, float32, against float64 definitions: softmax and its
+ * backward (spec/reference/core.ts) at the attention maps' real row lengths (32 positions of the
+ * tiny model's 8x4 layer4, 128 of ResNet-50's 16x8) and at long rows (1500, 8192); the bias
+ * gradients of conv1 (64 channels over 64x32 positions) and of a linear layer; the sum over an axis
+ * (DLA's sum over heads) and global average pooling (layer4's 8x4 and ResNet-50's 16x8 maps) with
+ * their backward.
+ */
+import { expect, it } from 'vitest';
+import { kernels } from '../../core/backend.ts';
+import { Rng } from '../../core/random.ts';
+import { alloc } from '../../core/tensor.ts';
+import { avgPoolReference, softmaxReference, sumReference } from '../reference/core.ts';
+import { describeEachBackend } from './each-backend.ts';
+
+const f32 = (n: number, rng: Rng, scale = 3) => {
+  const a = alloc('float32', n) as Float32Array;
+  for (let i = 0; i < n; i++) a[i] = scale * rng.normal();
+  return a;
+};
+
+/** max |got − want| / max |want|. */
+function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let d = 0, m = 0;
+  for (let i = 0; i < want.length; i++) { d = Math.max(d, Math.abs(got[i] - want[i])); m = Math.max(m, Math.abs(want[i])); }
+  return d / m;
+}
+
+describeEachBackend('softmax, bias gradients, sums and mean pooling', () => {
+  for (const [rows, n] of [[2 * 4 * 32, 32], [2 * 4 * 128, 128], [3, 1500], [2, 8192], [5, 1]]) {
+    it(`softmax forward and backward, ${rows} rows of ${n}`, () => {
+      const rng = new Rng(rows + n);
+      const x = f32(rows * n, rng), dy = f32(rows * n, rng, 1), dx0 = f32(rows * n, rng, 1);
+      const y = (alloc('float32', rows * n) as Float32Array).fill(Number.NaN);
+      kernels.softmax(rows, n, x, y);
+      const want = softmaxReference(x, n);
+      expect(relError(y, want)).toBeLessThan(1e-5);
+      const dx = dx0.slice();
+      kernels.softmaxBackward(rows, n, y, dy, dx);
+      const wantDx = new Float64Array(rows * n);
+      for (let r = 0; r < rows; r++) {
+        let dot = 0;
+        for (let j = 0; j < n; j++) dot += dy[r * n + j] * y[r * n + j];
+        for (let j = 0; j < n; j++) wantDx[r * n + j] = dx0[r * n + j] + y[r * n + j] * (dy[r * n + j] - dot);
+      }
+      expect(relError(dx, wantDx)).toBeLessThan(1e-5);
+    });
+  }
+
+  for (const [N, O, P] of [[4, 64, 64 * 32], [32, 751, 1]]) {
+    it(`bias gradient of dy [${N}, ${O}, ${P}]`, () => {
+      const rng = new Rng(O);
+      const dy = f32(N * O * P, rng, 1), db0 = f32(O, rng, 1);
+      const db = db0.slice();
+      kernels.biasGradient(N, O, P, dy, db);
+      const want = Float64Array.from(db0);
+      for (let i = 0; i < dy.length; i++) want[Math.floor(i / P) % O] += dy[i];
+      expect(relError(db, want)).toBeLessThan(1e-5);
+    });
+  }
+
+  for (const shape of [[32, 4, 64], [2, 3, 5, 7]]) {
+    it(`sum over axis 1 of [${shape}] and its backward`, () => {
+      const rng = new Rng(shape.length);
+      const [outer, n] = shape, inner = shape.slice(2).reduce((a, b) => a * b, 1);
+      const x = f32(outer * n * inner, rng), dy = f32(outer * inner, rng, 1), dx0 = f32(x.length, rng, 1);
+      const y = (alloc('float32', outer * inner) as Float32Array).fill(Number.NaN);
+      kernels.sumAxis(outer, n, inner, x, y);
+      expect(relError(y, sumReference(x, shape, 1))).toBeLessThan(1e-5);
+      const dx = dx0.slice();
+      kernels.sumAxisBackward(outer, n, inner, dy, dx);
+      const want = Float64Array.from(dx0, (v, j) => v + dy[Math.floor(j / (n * inner)) * inner + (j % inner)]);
+      expect(relError(dx, want)).toBeLessThan(1e-6);
+    });
+  }
+
+  for (const [N, C, H, W] of [[32, 256, 8, 4], [4, 2048, 16, 8]]) {
+    it(`global average pooling of [${N}, ${C}, ${H}, ${W}] and its backward`, () => {
+      const rng = new Rng(C);
+      const P = H * W;
+      const x = f32(N * C * P, rng), dy = f32(N * C, rng, 1), dx0 = f32(x.length, rng, 1);
+      const y = (alloc('float32', N * C) as Float32Array).fill(Number.NaN);
+      kernels.meanPool(N * C, P, x, y);
+      expect(relError(y, avgPoolReference(x, [N, C, H, W]))).toBeLessThan(1e-5);
+      const dx = dx0.slice();
+      kernels.meanPoolBackward(N * C, P, dy, dx);
+      expect(relError(dx, Float64Array.from(dx0, (v, j) => v + dy[Math.floor(j / P)] / P))).toBeLessThan(1e-6);
+    });
+  }
+});
