@@ -1,0 +1,43 @@
+/**
+ * WGSL compute shaders of the elementwise kernels (the cpu definitions are core/kernels/elementwise.ts):
+ * one invocation per value, 256 per workgroup, the workgroups laid out in two dimensions when one
+ * would pass the device's limit (index = (wg.y · gx + wg.x) · 256 + local). Indices are u32 and the
+ * length is a uniform: exact for every buffer a binding can hold. Each value is one float32
+ * operation, as in the cpu kernels, so results are equal bit for bit (denormals aside: WGSL lets a
+ * GPU flush them).
+ */
+import type { DeviceKernelName } from './protocol.ts';
+
+export const WORKGROUP = 256;
+
+/** Per kernel: its storage operands in argument order ('read' or 'read_write'), and the line that computes value i. */
+const KERNELS: Record<DeviceKernelName, { operands: [string, 'read' | 'read_write'][]; body: string }> = {
+  // y = x > 0 ? x : 0 (NaN and −0 give 0)
+  relu: { operands: [['x', 'read'], ['y', 'read_write']], body: 'y[i] = select(0.0, x[i], x[i] > 0.0);' },
+  // dx += x > 0 ? dy : 0
+  reluBackward: { operands: [['x', 'read'], ['dy', 'read'], ['dx', 'read_write']], body: 'if (x[i] > 0.0) { dx[i] = dx[i] + dy[i]; }' },
+  // y = a + b
+  add: { operands: [['a', 'read'], ['b', 'read'], ['y', 'read_write']], body: 'y[i] = a[i] + b[i];' },
+  // y += x
+  addInto: { operands: [['y', 'read_write'], ['x', 'read']], body: 'y[i] = y[i] + x[i];' },
+};
+
+/** Storage operands of `kernel`, in argument order: which of them the kernel writes. */
+export function writes(kernel: DeviceKernelName): boolean[] {
+  return KERNELS[kernel].operands.map(([, access]) => access === 'read_write');
+}
+
+export function elementwiseShader(kernel: DeviceKernelName): string {
+  const k = KERNELS[kernel];
+  const bindings = k.operands.map(([name, access], j) => `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<f32>;`);
+  return `struct Params { n: u32, gx: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+${bindings.join('\n')}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
+  let i = (w.y * p.gx + w.x) * ${WORKGROUP}u + l;
+  if (i >= p.n) { return; }
+  ${k.body}
+}
+`;
+}

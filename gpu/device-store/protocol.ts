@@ -1,0 +1,25 @@
+/**
+ * What the main thread (store.ts) and the WebGPU worker (worker-body.ts) say to each other.
+ *
+ * Commands go one way, in order, without waiting (postMessage keeps their order); only a download
+ * waits: the worker writes the values into the shared `data` buffer, sets ctl[STATE] to DONE and
+ * wakes the main thread. The first failure of any command is kept: its text goes to the shared
+ * `err` buffer and ctl[FAILED] becomes 1; the main thread checks it before each command and at each
+ * download, and throws it there.
+ */
+export const STATE = 0;
+export const ERR_LENGTH = 1;
+export const FAILED = 2;
+export const BUSY = 0;
+export const DONE = 1;
+
+/** The kernels the worker runs (elementwise-wgsl.ts), by name. */
+export type DeviceKernelName = 'relu' | 'reluBackward' | 'add' | 'addInto';
+
+export type Command =
+  | { op: 'alloc'; id: number; n: number }
+  | { op: 'free'; id: number }
+  | { op: 'upload'; id: number; values: Float32Array }
+  | { op: 'clear'; id: number }
+  | { op: 'download'; id: number; n: number; data?: SharedArrayBuffer }
+  | { op: 'run'; kernel: DeviceKernelName; ids: number[]; n: number };

@@ -1,0 +1,140 @@
+/**
+ * The `webgpu` device backend: tensors live in GPU buffers of a WebGPU device owned by a worker
+ * thread (worker-body.ts), and the registry (core/backend.ts) runs its kernels there.
+ *
+ *   const store = await startWebGpuStore('never' | 'fallback' | 'always')   // SwiftShader policy
+ *   registerWebGpuBackend(store); useBackend('webgpu', store.describe())
+ *
+ * Why a worker: the autograd tape is synchronous, WebGPU's readback is not. Every command
+ * (allocate, upload, clear, free, run a kernel) is posted to the worker without waiting and the
+ * worker executes them in order on its one queue; only a download (a host read of a tensor whose
+ * current copy is on the device) blocks, with Atomics.wait, until the worker has the values. So the
+ * dispatch stays ordered and the host waits only where it needs a value. A failure in the worker is
+ * reported by the next command or download, with the worker's message.
+ *
+ * Device buffers are freed when their storage is garbage-collected (FinalizationRegistry).
+ * Kernels so far: relu, reluBackward, add, addInto (elementwise-wgsl.ts); every other kernel
+ * runs on the host with its operands moved there and back (core/backend.ts), correct but slow.
+ */
+import { Worker } from 'node:worker_threads';
+import { registerDeviceKernels } from '../../core/backend.ts';
+import type { DeviceBuffer, DeviceStore } from '../../core/tensor-storage.ts';
+import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
+import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
+
+/** Longest a download may wait before the store gives up with an error. */
+const WAIT_MS = 10 * 60 * 1000;
+
+interface WebGpuBuffer extends DeviceBuffer {
+  readonly id: number;
+}
+
+export class WebGpuStore implements DeviceStore {
+  readonly name = 'webgpu';
+  private nextId = 1;
+  private data = new Float32Array(new SharedArrayBuffer(4));
+  private readonly freeOnCollect = new FinalizationRegistry<number>((id) => this.post({ op: 'free', id }, [], false));
+  private closed = false;
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly ctl: Int32Array,
+    private readonly err: Uint8Array,
+    readonly install: WebGpuInstall,
+    /** Largest buffer one binding of a kernel may address, in bytes. */
+    readonly maxBindingBytes: number,
+  ) {}
+
+  describe(): string {
+    return `webgpu on ${this.install.label}${this.install.software ? ', software Vulkan on the CPU' : ''} (device-resident tensors; ` +
+      'relu, reluBackward, add, addInto on the device)';
+  }
+
+  allocate(n: number): DeviceBuffer {
+    if (4 * n > this.maxBindingBytes) {
+      throw new Error(`webgpu: a tensor of ${n} float32 values is more than one binding addresses (${this.maxBindingBytes} bytes)`);
+    }
+    const b: WebGpuBuffer = { id: this.nextId++, length: n };
+    this.post({ op: 'alloc', id: b.id, n });
+    this.freeOnCollect.register(b, b.id);
+    return b;
+  }
+
+  upload(src: Float32Array, dst: DeviceBuffer): void {
+    const values = src.slice(); // the worker gets its own copy (the host array may change, or be shared memory)
+    this.post({ op: 'upload', id: (dst as WebGpuBuffer).id, values }, [values.buffer as ArrayBuffer]);
+  }
+
+  clear(dst: DeviceBuffer): void {
+    this.post({ op: 'clear', id: (dst as WebGpuBuffer).id });
+  }
+
+  download(src: DeviceBuffer, dst: Float32Array): void {
+    const n = src.length;
+    let data: SharedArrayBuffer | undefined;
+    if (this.data.length < n) {
+      data = new SharedArrayBuffer(4 * Math.max(n, 2 * this.data.length));
+      this.data = new Float32Array(data);
+    }
+    Atomics.store(this.ctl, STATE, BUSY);
+    this.post({ op: 'download', id: (src as WebGpuBuffer).id, n, data });
+    if (Atomics.wait(this.ctl, STATE, BUSY, WAIT_MS) === 'timed-out') {
+      throw new Error(`webgpu: the device did not return ${n} values within ${WAIT_MS / 1000} s`);
+    }
+    this.check();
+    dst.set(this.data.subarray(0, n));
+  }
+
+  /** Runs `kernel` on device buffers (elementwise-wgsl.ts), over n values. */
+  run(kernel: DeviceKernelName, operands: DeviceBuffer[], n: number): void {
+    this.post({ op: 'run', kernel, ids: operands.map((b) => (b as WebGpuBuffer).id), n });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.worker.terminate();
+  }
+
+  private post(c: Command, transfer: ArrayBuffer[] = [], check = true): void {
+    if (this.closed) {
+      if (check) throw new Error('webgpu: the device store is closed');
+      return;
+    }
+    if (check) this.check();
+    this.worker.postMessage(c, transfer);
+  }
+
+  /** Throws the worker's first failure, if any. */
+  private check(): void {
+    if (Atomics.load(this.ctl, FAILED)) {
+      throw new Error(new TextDecoder().decode(this.err.slice(0, Atomics.load(this.ctl, ERR_LENGTH))));
+    }
+  }
+}
+
+/** Starts the worker and its WebGPU device; rejects with the reason when there is no adapter. */
+export async function startWebGpuStore(software: SoftwareAdapterPolicy): Promise<WebGpuStore> {
+  const ctl = new SharedArrayBuffer(12);
+  const err = new SharedArrayBuffer(8192);
+  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { ctl, err, software } });
+  interface Ready { kind: string; install?: WebGpuInstall; maxBindingBytes?: number; message?: string }
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    worker.once('message', (m: Ready) => (m.kind === 'ready' ? resolve(m) : reject(new Error(m.message))));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`webgpu device worker exited with code ${code} before it was ready`)));
+  });
+  worker.unref();
+  const ctl32 = new Int32Array(ctl);
+  Atomics.store(ctl32, STATE, DONE);
+  return new WebGpuStore(worker, ctl32, new Uint8Array(err), ready.install!, ready.maxBindingBytes!);
+}
+
+/** Registers the `webgpu` backend's device kernels on `store`. */
+export function registerWebGpuBackend(store: WebGpuStore): void {
+  registerDeviceKernels('webgpu', store, {
+    relu: (x, y) => store.run('relu', [x, y], y.length),
+    reluBackward: (x, dy, dx) => store.run('reluBackward', [x, dy, dx], dx.length),
+    add: (a, b, y) => store.run('add', [a, b, y], y.length),
+    addInto: (y, x) => store.run('addInto', [y, x], y.length),
+  });
+}

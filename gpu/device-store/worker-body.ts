@@ -1,0 +1,144 @@
+/**
+ * The WebGPU side of the device store (see store.ts): owns this thread's GPUDevice and every device
+ * buffer, by id, and runs the commands of protocol.ts one after another, in the order they were
+ * posted. A download copies the buffer to a mappable one, waits for the mapping, writes the values
+ * into the shared data buffer and wakes the main thread; every other command returns at once.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { installWebGpu, type SoftwareAdapterPolicy } from '../webgpu-setup.ts';
+import { DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
+import { WORKGROUP, elementwiseShader, writes } from './elementwise-wgsl.ts';
+
+// WebGPU flag values (the spec's; numbers, so nothing depends on installed globals)
+const USAGE_MAP_READ = 0x0001, USAGE_COPY_SRC = 0x0004, USAGE_COPY_DST = 0x0008, USAGE_UNIFORM = 0x0040, USAGE_STORAGE = 0x0080;
+const MAP_READ = 0x0001;
+
+const { ctl, err, software } = workerData as { ctl: SharedArrayBuffer; err: SharedArrayBuffer; software: SoftwareAdapterPolicy };
+const ctl32 = new Int32Array(ctl);
+const errBytes = new Uint8Array(err);
+let data: Float32Array<ArrayBufferLike> = new Float32Array(0);
+
+/** Keeps the first failure for the main thread (later ones follow from it). */
+function fail(message: string): void {
+  if (Atomics.load(ctl32, FAILED)) return;
+  const bytes = new TextEncoder().encode(message).subarray(0, errBytes.length);
+  errBytes.set(bytes);
+  Atomics.store(ctl32, ERR_LENGTH, bytes.length);
+  Atomics.store(ctl32, FAILED, 1);
+}
+
+function wake(): void {
+  Atomics.store(ctl32, STATE, DONE);
+  Atomics.notify(ctl32, STATE);
+}
+
+try {
+  const install = await installWebGpu({ software });
+  const adapter = (await (globalThis as unknown as { navigator: { gpu: GPU } }).navigator.gpu.requestAdapter())!;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+    },
+  });
+  device.addEventListener('uncapturederror', (e) => fail(`webgpu: ${(e as GPUUncapturedErrorEvent).error.message}`));
+  const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+  const buffers = new Map<number, GPUBuffer>();
+  const pipelines = new Map<DeviceKernelName, GPUComputePipeline>();
+
+  const bufferOf = (id: number): GPUBuffer => {
+    const b = buffers.get(id);
+    if (!b) throw new Error(`webgpu: device buffer ${id} does not exist (freed, or never allocated)`);
+    return b;
+  };
+
+  const pipeline = (kernel: DeviceKernelName): GPUComputePipeline => {
+    let p = pipelines.get(kernel);
+    if (!p) {
+      const module = device.createShaderModule({ code: elementwiseShader(kernel), label: kernel });
+      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: kernel });
+      pipelines.set(kernel, p);
+    }
+    return p;
+  };
+
+  function run(kernel: DeviceKernelName, ids: number[], n: number): void {
+    const written = writes(kernel);
+    ids.forEach((id, j) => {
+      if (written[j] && ids.some((other, k) => k !== j && other === id)) {
+        throw new Error(`webgpu ${kernel}: operand ${j} is written and also read as operand ${ids.indexOf(id)} (one buffer may not be both)`);
+      }
+    });
+    if (n === 0) return;
+    const groups = Math.ceil(n / WORKGROUP);
+    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
+    if (gy > maxGroups) throw new Error(`webgpu ${kernel}: ${n} values need more than ${maxGroups}² workgroups`);
+    const params = device.createBuffer({ size: 8, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    device.queue.writeBuffer(params, 0, Uint32Array.of(n, gx));
+    const p = pipeline(kernel);
+    const bind = device.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: params } }, ...ids.map((id, j) => ({ binding: j + 1, resource: { buffer: bufferOf(id) } }))],
+    });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(p);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(gx, gy);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    params.destroy();
+  }
+
+  async function download(id: number, n: number): Promise<void> {
+    const src = bufferOf(id);
+    const staging = device.createBuffer({ size: Math.max(4, 4 * n), usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    const enc = device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, 0, staging, 0, 4 * n);
+    device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MAP_READ);
+    data.set(new Float32Array(staging.getMappedRange(), 0, n));
+    staging.unmap();
+    staging.destroy();
+  }
+
+  async function handle(c: Command): Promise<void> {
+    switch (c.op) {
+      case 'alloc':
+        buffers.set(c.id, device.createBuffer({ size: Math.max(4, 4 * c.n), usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST }));
+        return;
+      case 'free':
+        buffers.get(c.id)?.destroy();
+        buffers.delete(c.id);
+        return;
+      case 'upload':
+        device.queue.writeBuffer(bufferOf(c.id), 0, c.values.buffer, c.values.byteOffset, c.values.byteLength);
+        return;
+      case 'clear': {
+        const enc = device.createCommandEncoder();
+        enc.clearBuffer(bufferOf(c.id));
+        device.queue.submit([enc.finish()]);
+        return;
+      }
+      case 'run':
+        run(c.kernel, c.ids, c.n);
+        return;
+      case 'download':
+        if (c.data) data = new Float32Array(c.data);
+        try {
+          if (!Atomics.load(ctl32, FAILED)) await download(c.id, c.n);
+        } finally {
+          wake();
+        }
+    }
+  }
+
+  // one command at a time, in order: a download's wait for its mapping holds back the commands after it
+  let queue = Promise.resolve();
+  parentPort!.on('message', (c: Command) => {
+    queue = queue.then(() => handle(c)).catch((e: Error) => fail(`webgpu ${c.op}: ${e.stack ?? e}`));
+  });
+  parentPort!.postMessage({ kind: 'ready', install, maxBindingBytes: device.limits.maxStorageBufferBindingSize });
+} catch (e) {
+  parentPort!.postMessage({ kind: 'failed', message: (e as Error).message });
+}
