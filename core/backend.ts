@@ -204,8 +204,23 @@ export function registerKernel<K extends KernelName>({ kernel, backend, fn }: Ke
   install(backend, kernel, onHost(kernel, fn));
 }
 
+const deviceBackends = new Set<string>();
+
 export function registerDeviceKernel<K extends KernelName>({ kernel, backend, store, fn }: DeviceKernelConfig<K>): void {
+  deviceBackends.add(backend);
   install(backend, kernel, onDevice(kernel, store, fn));
+}
+
+function withHostGemm<F extends (...a: never[]) => void>(fn: F): F {
+  return ((...args: never[]) => {
+    const gemm = kernels.gemm;
+    kernels.gemm = registry.get('cpu')!.gemm!;
+    try {
+      fn(...args);
+    } finally {
+      kernels.gemm = gemm;
+    }
+  }) as F;
 }
 
 /** The kernel `backend` registered under `kernel`, if any. */
@@ -258,9 +273,13 @@ let active = { name: 'cpu', description: 'cpu (plain TypeScript)' };
 export function useBackend(backend: string, description = backend): void {
   const own = registry.get(backend);
   if (!own) throw new Error(`backend '${backend}' has no kernels registered (registered: ${registeredBackends().join(', ')})`);
-  Object.assign(kernels, registry.get('cpu'), own);
+  const cpu = registry.get('cpu')!;
+  Object.assign(kernels, cpu, own);
   setStorageProvider(storages.get(backend) ?? null);
   const borrowed = (Object.keys(kernels) as KernelName[]).filter((k) => !(k in own));
+  // A kernel a device backend borrows runs on the host, its inner products too (the cpu conv
+  // kernels call kernels.gemm): operands move once for the whole kernel, not once per product.
+  if (deviceBackends.has(backend)) for (const k of borrowed) kernels[k] = withHostGemm(cpu[k]!) as never;
   active = { name: backend, description: borrowed.length ? `${description}; cpu reference for ${borrowed.join(', ')}` : description };
 }
 

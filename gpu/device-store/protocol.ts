@@ -7,6 +7,8 @@
  * `err` buffer and ctl[FAILED] becomes 1; the main thread checks it before each command and at each
  * download, and throws it there.
  */
+import type { ConvGeometry } from '../../core/kernels/conv.ts';
+
 export const STATE = 0;
 export const ERR_LENGTH = 1;
 export const FAILED = 2;
@@ -22,4 +24,19 @@ export type Command =
   | { op: 'upload'; id: number; values: Float32Array }
   | { op: 'clear'; id: number }
   | { op: 'download'; id: number; n: number; data?: SharedArrayBuffer }
-  | { op: 'run'; kernel: DeviceKernelName; ids: number[]; n: number };
+  | { op: 'run'; kernel: DeviceKernelName; ids: number[]; n: number }
+  | { op: 'gemm'; ids: [number, number, number]; shape: GemmShape }
+  /** ids: x, w, b (0: none), y */
+  | { op: 'conv2d'; ids: [number, number, number, number]; g: ConvGeometry }
+  /** ids: x, dy, dw */
+  | { op: 'conv2dBackpropFilter'; ids: [number, number, number]; g: ConvGeometry }
+  /** ids: w, dy, dx */
+  | { op: 'conv2dBackpropInput'; ids: [number, number, number]; g: ConvGeometry }
+  /** ids: dy, db */
+  | { op: 'biasGradient'; ids: [number, number]; N: number; O: number; P: number };
+
+/** The registry's GEMM (core/backend.ts) less its operands: C = alpha op(A) op(B) + beta C. */
+export interface GemmShape {
+  transA: boolean; transB: boolean; M: number; N: number; K: number; alpha: number;
+  aOff: number; lda: number; bOff: number; ldb: number; beta: number; cOff: number; ldc: number;
+}

@@ -13,14 +13,16 @@
  * reported by the next command or download, with the worker's message.
  *
  * Device buffers are freed when their storage is garbage-collected (FinalizationRegistry).
- * Kernels so far: relu, reluBackward, add, addInto (elementwise-wgsl.ts); every other kernel
+ * Kernels so far: the tiled GEMM (gpu/wgsl/), conv2d forward, dW and dX (im2col/col2im of
+ * conv-wgsl.ts and the batched GEMM), bias gradients, relu, reluBackward, add, addInto
+ * (elementwise-wgsl.ts); every other kernel
  * runs on the host with its operands moved there and back (core/backend.ts), correct but slow.
  */
 import { Worker } from 'node:worker_threads';
 import { registerDeviceKernels } from '../../core/backend.ts';
 import type { DeviceBuffer, DeviceStore } from '../../core/tensor-storage.ts';
 import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
-import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
+import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName, type GemmShape } from './protocol.ts';
 
 /** Longest a download may wait before the store gives up with an error. */
 const WAIT_MS = 10 * 60 * 1000;
@@ -47,7 +49,7 @@ export class WebGpuStore implements DeviceStore {
 
   describe(): string {
     return `webgpu on ${this.install.label}${this.install.software ? ', software Vulkan on the CPU' : ''} (device-resident tensors; ` +
-      'relu, reluBackward, add, addInto on the device)';
+      'GEMM, conv2d forward and backward, bias gradients, relu, reluBackward, add, addInto on the device)';
   }
 
   allocate(n: number): DeviceBuffer {
@@ -90,6 +92,16 @@ export class WebGpuStore implements DeviceStore {
     this.post({ op: 'run', kernel, ids: operands.map((b) => (b as WebGpuBuffer).id), n });
   }
 
+  /** A command on device buffers (worker-body.ts runs it). */
+  send(c: Command): void {
+    this.post(c);
+  }
+
+  /** The tiled WGSL GEMM (gpu/wgsl/) on device buffers: C = alpha op(A) op(B) + beta C. */
+  gemm(A: DeviceBuffer, B: DeviceBuffer, C: DeviceBuffer, shape: GemmShape): void {
+    this.post({ op: 'gemm', ids: [A, B, C].map((b) => (b as WebGpuBuffer).id) as [number, number, number], shape });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await this.worker.terminate();
@@ -129,6 +141,8 @@ export async function startWebGpuStore(software: SoftwareAdapterPolicy): Promise
   return new WebGpuStore(worker, ctl32, new Uint8Array(err), ready.install!, ready.maxBindingBytes!);
 }
 
+const id = (b: DeviceBuffer) => (b as WebGpuBuffer).id;
+
 /** Registers the `webgpu` backend's device kernels on `store`. */
 export function registerWebGpuBackend(store: WebGpuStore): void {
   registerDeviceKernels('webgpu', store, {
@@ -136,5 +150,11 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     reluBackward: (x, dy, dx) => store.run('reluBackward', [x, dy, dx], dx.length),
     add: (a, b, y) => store.run('add', [a, b, y], y.length),
     addInto: (y, x) => store.run('addInto', [y, x], y.length),
+    gemm: (transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) =>
+      store.gemm(A, B, C, { transA, transB, M, N, K, alpha, aOff, lda, bOff, ldb, beta, cOff, ldc }),
+    conv2d: (g, x, w, b, y) => store.send({ op: 'conv2d', ids: [id(x), id(w), b ? id(b) : 0, id(y)], g }),
+    conv2dBackpropFilter: (g, x, dy, dw) => store.send({ op: 'conv2dBackpropFilter', ids: [id(x), id(dy), id(dw)], g }),
+    conv2dBackpropInput: (g, w, dy, dx) => store.send({ op: 'conv2dBackpropInput', ids: [id(w), id(dy), id(dx)], g }),
+    biasGradient: (N, O, P, dy, db) => store.send({ op: 'biasGradient', ids: [id(dy), id(db)], N, O, P }),
   });
 }

@@ -8,6 +8,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { installWebGpu, type SoftwareAdapterPolicy } from '../webgpu-setup.ts';
 import { DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
 import { WORKGROUP, elementwiseShader, writes } from './elementwise-wgsl.ts';
+import { WgslGemm } from '../wgsl/gemm.ts';
+import { convShader, geometryWords, type ConvShaderName } from './conv-wgsl.ts';
+import { isDirect, type ConvGeometry } from '../../core/kernels/conv.ts';
 
 // WebGPU flag values (the spec's; numbers, so nothing depends on installed globals)
 const USAGE_MAP_READ = 0x0001, USAGE_COPY_SRC = 0x0004, USAGE_COPY_DST = 0x0008, USAGE_UNIFORM = 0x0040, USAGE_STORAGE = 0x0080;
@@ -43,6 +46,7 @@ try {
   });
   device.addEventListener('uncapturederror', (e) => fail(`webgpu: ${(e as GPUUncapturedErrorEvent).error.message}`));
   const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
+  const gemm = WgslGemm.forDevice(adapter, device);
   const buffers = new Map<number, GPUBuffer>();
   const pipelines = new Map<DeviceKernelName, GPUComputePipeline>();
 
@@ -90,6 +94,95 @@ try {
     params.destroy();
   }
 
+  const convPipelines = new Map<ConvShaderName, GPUComputePipeline>();
+
+  /** One conv data-movement shader (conv-wgsl.ts) over `total` invocations. */
+  function convPass(name: ConvShaderName, g: ConvGeometry, total: number, operands: GPUBuffer[], n0 = 0): void {
+    if (total === 0) return;
+    let p = convPipelines.get(name);
+    if (!p) {
+      const module = device.createShaderModule({ code: convShader(name), label: name });
+      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
+      convPipelines.set(name, p);
+    }
+    const groups = Math.ceil(total / WORKGROUP);
+    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
+    if (gy > maxGroups) throw new Error(`webgpu ${name}: ${total} values need more than ${maxGroups}² workgroups`);
+    const words = geometryWords(g, total, gx, n0);
+    const params = device.createBuffer({ size: words.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    device.queue.writeBuffer(params, 0, words);
+    const bind = device.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: params } }, ...operands.map((buffer, j) => ({ binding: j + 1, resource: { buffer } }))],
+    });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(p);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(gx, gy);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    params.destroy();
+  }
+
+  /** Images per chunk so that a chunk's im2col columns fit one binding. */
+  const imagesPerChunk = (g: ConvGeometry) => Math.max(1, Math.floor(gemm.maxElements / (g.C * g.kh * g.kw * g.Ho * g.Wo)));
+
+  /** Calls fn(n0, count, cols, colsOff) per chunk of images: cols is x itself for a direct 1x1 conv, else their im2col. */
+  function withCols(g: ConvGeometry, x: GPUBuffer, fn: (n0: number, count: number, cols: GPUBuffer, colsOff: number) => void): void {
+    const CKP = g.C * g.kh * g.kw * g.Ho * g.Wo;
+    if (isDirect(g)) return fn(0, g.N, x, 0);
+    const per = Math.min(g.N, imagesPerChunk(g));
+    const cols = device.createBuffer({ size: 4 * per * CKP, usage: USAGE_STORAGE });
+    for (let n0 = 0; n0 < g.N; n0 += per) {
+      const count = Math.min(per, g.N - n0);
+      convPass('im2col', g, count * CKP, [x, cols], n0);
+      fn(n0, count, cols, 0);
+    }
+    cols.destroy();
+  }
+
+  function conv2d(g: ConvGeometry, x: GPUBuffer, w: GPUBuffer, b: GPUBuffer | null, y: GPUBuffer): void {
+    const P = g.Ho * g.Wo, CK = g.C * g.kh * g.kw;
+    if (b) convPass('channelFill', g, g.N * g.O * P, [b, y]);
+    withCols(g, x, (n0, count, cols, colsOff) => gemm.gemmInPlace({
+      transA: false, transB: false, M: g.O, N: P, K: CK, alpha: 1, A: w, aOff: 0, lda: CK,
+      B: cols, bOff: colsOff + (isDirect(g) ? n0 * CK * P : 0), ldb: P, beta: b ? 1 : 0, C: y, cOff: n0 * g.O * P, ldc: P,
+      batch: count, strideA: 0, strideB: CK * P, strideC: g.O * P,
+    }));
+  }
+
+  function conv2dBackpropFilter(g: ConvGeometry, x: GPUBuffer, dy: GPUBuffer, dw: GPUBuffer): void {
+    const P = g.Ho * g.Wo, CK = g.C * g.kh * g.kw;
+    withCols(g, x, (n0, count, cols, colsOff) => gemm.gemmInPlace({
+      transA: false, transB: true, M: g.O, N: CK, K: P, alpha: 1, A: dy, aOff: n0 * g.O * P, lda: P,
+      B: cols, bOff: colsOff + (isDirect(g) ? n0 * CK * P : 0), ldb: P, beta: 1, C: dw, cOff: 0, ldc: CK,
+      batch: count, strideA: g.O * P, strideB: CK * P, sumBatch: true,
+    }));
+  }
+
+  function conv2dBackpropInput(g: ConvGeometry, w: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer): void {
+    const P = g.Ho * g.Wo, CK = g.C * g.kh * g.kw;
+    if (isDirect(g)) {
+      gemm.gemmInPlace({
+        transA: true, transB: false, M: g.C, N: P, K: g.O, alpha: 1, A: w, aOff: 0, lda: CK, B: dy, bOff: 0, ldb: P,
+        beta: 1, C: dx, cOff: 0, ldc: P, batch: g.N, strideA: 0, strideB: g.O * P, strideC: g.C * P,
+      });
+      return;
+    }
+    const per = Math.min(g.N, imagesPerChunk(g));
+    const dcols = device.createBuffer({ size: 4 * per * CK * P, usage: USAGE_STORAGE });
+    for (let n0 = 0; n0 < g.N; n0 += per) {
+      const count = Math.min(per, g.N - n0);
+      gemm.gemmInPlace({
+        transA: true, transB: false, M: CK, N: P, K: g.O, alpha: 1, A: w, aOff: 0, lda: CK, B: dy, bOff: n0 * g.O * P, ldb: P,
+        beta: 0, C: dcols, cOff: 0, ldc: P, batch: count, strideA: 0, strideB: g.O * P, strideC: CK * P,
+      });
+      convPass('col2imAdd', g, count * g.C * g.H * g.W, [dcols, dx], n0);
+    }
+    dcols.destroy();
+  }
+
   async function download(id: number, n: number): Promise<void> {
     const src = bufferOf(id);
     const staging = device.createBuffer({ size: Math.max(4, 4 * n), usage: USAGE_MAP_READ | USAGE_COPY_DST });
@@ -122,6 +215,25 @@ try {
       }
       case 'run':
         run(c.kernel, c.ids, c.n);
+        return;
+      case 'gemm': {
+        const [A, B, C] = c.ids.map(bufferOf);
+        gemm.gemmInPlace({ ...c.shape, A, B, C });
+        return;
+      }
+      case 'conv2d': {
+        const [x, w, b, y] = c.ids;
+        conv2d(c.g, bufferOf(x), bufferOf(w), b ? bufferOf(b) : null, bufferOf(y));
+        return;
+      }
+      case 'conv2dBackpropFilter':
+        conv2dBackpropFilter(c.g, ...(c.ids.map(bufferOf) as [GPUBuffer, GPUBuffer, GPUBuffer]));
+        return;
+      case 'conv2dBackpropInput':
+        conv2dBackpropInput(c.g, ...(c.ids.map(bufferOf) as [GPUBuffer, GPUBuffer, GPUBuffer]));
+        return;
+      case 'biasGradient':
+        convPass('biasGradient', { N: c.N, O: c.O, Ho: c.P, Wo: 1 } as ConvGeometry, c.O, c.ids.map(bufferOf));
         return;
       case 'download':
         if (c.data) data = new Float32Array(c.data);

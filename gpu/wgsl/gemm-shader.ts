@@ -26,8 +26,9 @@
  * have no caps.
  *
  * Semantics, per z in [0, dispatch z) (a batch entry; `nSum` > 1 sums batch entries instead):
- *   Out[z*strideC + i*N + j] = alpha * sum_{s<nSum} sum_k op(A_b)[i,k] op(B_b)[k,j]
- *                              (+ beta * Cin[same index] when useBeta != 0; Cin is not read otherwise)
+ *   Out[z*strideC + cOff + i*ldc + j] = alpha * sum_{s<nSum} sum_k op(A_b)[i,k] op(B_b)[k,j]
+ *       (+ beta * Cin[same index] when useBeta = 1, + beta * Out[same index] when useBeta = 2 (C
+ *       updated in place); neither is read otherwise)
  *   with b = z*nSum + s,  A_b at aOff + b*strideA,  B_b at bOff + b*strideB,
  *   op(A_b)[i,k] = A[A_b + i*lda + k]  (transA: A[A_b + k*lda + i]),
  *   op(B_b)[k,j] = B[B_b + k*ldb + j]  (transB: B[B_b + j*ldb + k]).
@@ -53,7 +54,7 @@ export const TILE_TINY: TileConfig = { TM: 8, TN: 64, TK: 16, WX: 16, WY: 8 };
 export const PARAM_WORDS = 20;
 export const PARAM = {
   M: 0, N: 1, K: 2, nSum: 3, lda: 4, ldb: 5, aOff: 6, bOff: 7,
-  strideA: 8, strideB: 9, strideC: 10, useBeta: 11, alpha: 12, beta: 13, gx: 14, gy: 15, gz: 16, kChunk: 17,
+  strideA: 8, strideB: 9, strideC: 10, useBeta: 11, alpha: 12, beta: 13, gx: 14, gy: 15, gz: 16, kChunk: 17, cOff: 18, ldc: 19,
 } as const;
 
 function checkConfig(c: TileConfig): void {
@@ -118,9 +119,9 @@ ${rows.map((r) => '        ' + cols.map((c) => `acc${r}_${c} = fma(a${r}, b${c},
 ${cols.map((c) => `      {
         let j = col0 + lid.x + ${c * WX}u;
         if (j < p.N) {
-          let o = outBase + i * p.N + j;
+          let o = outBase + p.cOff + i * p.ldc + j;
           var v = p.alpha * acc${r}_${c};
-          if (p.useBeta != 0u) { v = v + p.beta * Cin[o]; }
+          if (p.useBeta == 1u) { v = v + p.beta * Cin[o]; } else if (p.useBeta == 2u) { v = v + p.beta * Out[o]; }
           Out[o] = v;
         }
       }`).join('\n')}
@@ -132,7 +133,7 @@ struct Params {
   lda: u32, ldb: u32, aOff: u32, bOff: u32,
   strideA: u32, strideB: u32, strideC: u32, useBeta: u32,
   alpha: f32, beta: f32, gx: u32, gy: u32,
-  gz: u32, kChunk: u32, pad1: u32, pad2: u32,
+  gz: u32, kChunk: u32, cOff: u32, ldc: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<f32>;

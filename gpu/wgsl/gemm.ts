@@ -97,6 +97,10 @@ interface Dispatch {
   alpha: number; beta: number; useBeta: boolean; transA: boolean; transB: boolean;
   /** split-K chunk in slabs (0: no split) */
   kChunk?: number;
+  /** where the output starts in its buffer and its row stride (default 0 and N) */
+  cOff?: number; ldc?: number;
+  /** beta · C is read from the output buffer itself (C updated in place) rather than from Cin */
+  betaFromOut?: boolean;
 }
 
 export class WgslGemm {
@@ -122,7 +126,7 @@ export class WgslGemm {
   private scratch = new Float32Array(0);
   private readonly reader: { readBufferResult(h: BufferResult): Promise<Float32Array> };
 
-  private constructor(readonly context: GpuJsContext, private readonly lib: GpuJsWebGpu, opts: WgslGemmOptions) {
+  private constructor(readonly context: GpuJsContext, private readonly lib: GpuJsWebGpu | null, opts: WgslGemmOptions) {
     this.device = context.device;
     const dev = this.device.limits.maxStorageBufferBindingSize;
     this.maxBindingBytes = Math.min(dev, this.device.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
@@ -140,6 +144,38 @@ export class WgslGemm {
     const lib = gpuJs();
     const context = await lib.WebGPUContext.acquire();
     return new WgslGemm(context, lib, opts);
+  }
+
+  /** On a device of one's own (gpu/device-store/): `gemmInPlace` only, no gpu.js results. */
+  static forDevice(adapter: GPUAdapter, device: GPUDevice, opts: WgslGemmOptions = {}): WgslGemm {
+    const context: GpuJsContext = { adapter, device, isLost: false };
+    device.lost.then(() => { context.isLost = true; });
+    return new WgslGemm(context, null, opts);
+  }
+
+  /**
+   * The kernel registry's GEMM (core/backend.ts) on device buffers, submitted now:
+   * C[cOff + i·ldc + j] = alpha · op(A) op(B) + beta · C, C updated in place (not read when beta is 0);
+   * batched (conv over images): `batch` products with A, B, C stepped by strideA, strideB, strideC,
+   * or, with `sumBatch`, their sum into one C.
+   */
+  gemmInPlace(g: {
+    transA: boolean; transB: boolean; M: number; N: number; K: number; alpha: number;
+    A: GPUBuffer; aOff: number; lda: number; B: GPUBuffer; bOff: number; ldb: number;
+    beta: number; C: GPUBuffer; cOff: number; ldc: number;
+    batch?: number; strideA?: number; strideB?: number; strideC?: number; sumBatch?: boolean;
+  }): void {
+    const name = 'gemm';
+    this.checkShape(name, { M: g.M, N: g.N, K: g.K });
+    if (g.M === 0 || g.N === 0) return;
+    if (g.C === g.A || g.C === g.B) throw new Error(`gpu ${name}: C is also an input (one buffer may not be both read and written)`);
+    for (const [what, b] of [['A', g.A], ['B', g.B], ['C', g.C]] as const) this.checkOperand(name, what, b.size / 4);
+    const batch = g.batch ?? 1;
+    this.encode({
+      M: g.M, N: g.N, K: g.K, nSum: g.sumBatch ? batch : 1, zCount: g.sumBatch ? 1 : batch, lda: g.lda, ldb: g.ldb, aOff: g.aOff, bOff: g.bOff,
+      strideA: g.strideA ?? 0, strideB: g.strideB ?? 0, strideC: g.strideC ?? 0,
+      alpha: g.alpha, beta: g.beta, useBeta: g.beta !== 0, betaFromOut: true, transA: g.transA, transB: g.transB, cOff: g.cOff, ldc: g.ldc,
+    }, g.A, g.A.size, g.B, g.B.size, null, 0, g.C, g.C.size);
   }
 
   private pipeline(tile: TileConfig, transA: boolean, transB: boolean): GPUComputePipeline {
@@ -183,7 +219,8 @@ export class WgslGemm {
     const slabs = Math.ceil(d.K / tile.TK);
     const n = d.M * d.N;
     let splits = 1;
-    if (d.zCount === 1 && d.nSum === 1 && tiles < this.splitKTarget && slabs >= 2 * SPLIT_MIN_SLABS) {
+    const compact = !d.cOff && (d.ldc ?? d.N) === d.N && !d.betaFromOut;
+    if (compact && d.zCount === 1 && d.nSum === 1 && tiles < this.splitKTarget && slabs >= 2 * SPLIT_MIN_SLABS) {
       splits = Math.min(Math.ceil(this.splitKTarget / tiles), Math.floor(slabs / SPLIT_MIN_SLABS), Math.floor(this.maxElements / n));
     }
     if (splits <= 1) {
@@ -245,8 +282,10 @@ export class WgslGemm {
     u[PARAM.M] = d.M; u[PARAM.N] = d.N; u[PARAM.K] = d.K; u[PARAM.nSum] = d.nSum;
     u[PARAM.lda] = d.lda; u[PARAM.ldb] = d.ldb; u[PARAM.aOff] = d.aOff; u[PARAM.bOff] = d.bOff;
     u[PARAM.strideA] = d.strideA; u[PARAM.strideB] = d.strideB; u[PARAM.strideC] = d.strideC;
-    u[PARAM.useBeta] = d.useBeta ? 1 : 0;
+    u[PARAM.useBeta] = !d.useBeta ? 0 : d.betaFromOut ? 2 : 1;
     u[PARAM.kChunk] = d.kChunk ?? 0;
+    u[PARAM.cOff] = d.cOff ?? 0;
+    u[PARAM.ldc] = d.ldc ?? d.N;
     f[PARAM.alpha] = d.alpha; f[PARAM.beta] = d.beta;
     const gx = Math.ceil(d.N / tile.TN), gy = Math.ceil(d.M / tile.TM), gz = d.zCount;
     const lim = this.maxWorkgroups;
@@ -372,6 +411,7 @@ export class WgslGemm {
   /** A fresh output buffer wrapped as gpu.js's pipeline result (readable, bindable by gpu.js kernels). */
   private result(n: number): BufferResult {
     const buffer = this.device.createBuffer({ size: Math.max(4, n * 4), usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
+    if (!this.lib) throw new Error('gpu wgsl-gemm: device-resident results need gpu.js (WgslGemm.create)');
     return new this.lib.WebGPUBufferResult({ buffer, output: [n], context: this.context, kernel: this.reader });
   }
 
