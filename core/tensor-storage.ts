@@ -40,6 +40,17 @@ export function resetTransfers(): void {
   transfers.uploads = transfers.uploadBytes = transfers.downloads = transfers.downloadBytes = 0;
 }
 
+/** Counts a move of n float32 values (for a device backend's own moves of small values outside any tensor). */
+export function countTransfer(direction: 'up' | 'down', n: number): void {
+  if (direction === 'up') {
+    transfers.uploads++;
+    transfers.uploadBytes += 4 * n;
+  } else {
+    transfers.downloads++;
+    transfers.downloadBytes += 4 * n;
+  }
+}
+
 export class TensorStorage {
   readonly dtype: DType;
   readonly length: number;
@@ -77,8 +88,7 @@ export class TensorStorage {
       const host = (this.host ??= allocUnzeroed(this.dtype, this.length));
       if (this.deviceCurrent) {
         this.store!.download(this.device!, host as Float32Array);
-        transfers.downloads++;
-        transfers.downloadBytes += 4 * this.length;
+        countTransfer('down', this.length);
       } else host.fill(0);
       this.hostCurrent = true;
     }
@@ -104,8 +114,7 @@ export class TensorStorage {
       const device = this.deviceFor(store);
       if (this.hostCurrent) {
         store.upload(this.host as Float32Array, device);
-        transfers.uploads++;
-        transfers.uploadBytes += 4 * this.length;
+        countTransfer('up', this.length);
       } else store.clear(device); // never written: zeros, made where they are needed
       this.deviceCurrent = true;
     }

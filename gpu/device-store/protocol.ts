@@ -33,7 +33,13 @@ export type Command =
   /** ids: w, dy, dx */
   | { op: 'conv2dBackpropInput'; ids: [number, number, number]; g: ConvGeometry }
   /** ids: dy, db */
-  | { op: 'biasGradient'; ids: [number, number]; N: number; O: number; P: number };
+  | { op: 'biasGradient'; ids: [number, number]; N: number; O: number; P: number }
+  /** BatchNorm (batchnorm-wgsl.ts) on x [N, C, S]; ids: x, stats [2C] */
+  | { op: 'bnStatistics'; ids: [number, number]; N: number; C: number; S: number }
+  /** ids: x, params [scale, shift], y */
+  | { op: 'bnNormalize'; ids: [number, number, number]; N: number; C: number; S: number }
+  /** ids: x, dy, params [mean, invStd, scale], dx (0: none), sums [2C] */
+  | { op: 'bnBackward'; ids: [number, number, number, number, number]; N: number; C: number; S: number; training: boolean };
 
 /** The registry's GEMM (core/backend.ts) less its operands: C = alpha op(A) op(B) + beta C. */
 export interface GemmShape {

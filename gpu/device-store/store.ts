@@ -14,13 +14,14 @@
  *
  * Device buffers are freed when their storage is garbage-collected (FinalizationRegistry).
  * Kernels so far: the tiled GEMM (gpu/wgsl/), conv2d forward, dW and dX (im2col/col2im of
- * conv-wgsl.ts and the batched GEMM), bias gradients, relu, reluBackward, add, addInto
+ * conv-wgsl.ts and the batched GEMM), BatchNorm (batchnorm-wgsl.ts; its per-channel values cross
+ * to the host, C floats at a time), bias gradients, relu, reluBackward, add, addInto
  * (elementwise-wgsl.ts); every other kernel
  * runs on the host with its operands moved there and back (core/backend.ts), correct but slow.
  */
 import { Worker } from 'node:worker_threads';
 import { registerDeviceKernels } from '../../core/backend.ts';
-import type { DeviceBuffer, DeviceStore } from '../../core/tensor-storage.ts';
+import { countTransfer, type DeviceBuffer, type DeviceStore } from '../../core/tensor-storage.ts';
 import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
 import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName, type GemmShape } from './protocol.ts';
 
@@ -49,7 +50,7 @@ export class WebGpuStore implements DeviceStore {
 
   describe(): string {
     return `webgpu on ${this.install.label}${this.install.software ? ', software Vulkan on the CPU' : ''} (device-resident tensors; ` +
-      'GEMM, conv2d forward and backward, bias gradients, relu, reluBackward, add, addInto on the device)';
+      'GEMM, conv2d, BatchNorm, bias gradients, relu, reluBackward, add, addInto on the device)';
   }
 
   allocate(n: number): DeviceBuffer {
@@ -58,8 +59,31 @@ export class WebGpuStore implements DeviceStore {
     }
     const b: WebGpuBuffer = { id: this.nextId++, length: n };
     this.post({ op: 'alloc', id: b.id, n });
-    this.freeOnCollect.register(b, b.id);
+    this.freeOnCollect.register(b, b.id, b);
     return b;
+  }
+
+  /** Frees a buffer now (after the commands already posted that use it). */
+  free(b: DeviceBuffer): void {
+    this.freeOnCollect.unregister(b);
+    this.post({ op: 'free', id: (b as WebGpuBuffer).id });
+  }
+
+  /** A device buffer holding `values` (small per-channel parameters); free() it after use. */
+  constant(values: ArrayLike<number>): DeviceBuffer {
+    const b = this.allocate(values.length);
+    this.upload(Float32Array.from(values), b);
+    countTransfer('up', values.length);
+    return b;
+  }
+
+  /** The values of a device buffer, read now (waits), then freed. */
+  take(b: DeviceBuffer): Float32Array {
+    const out = new Float32Array(b.length);
+    this.download(b, out);
+    countTransfer('down', b.length);
+    this.free(b);
+    return out;
   }
 
   upload(src: Float32Array, dst: DeviceBuffer): void {
@@ -156,5 +180,24 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     conv2dBackpropFilter: (g, x, dy, dw) => store.send({ op: 'conv2dBackpropFilter', ids: [id(x), id(dy), id(dw)], g }),
     conv2dBackpropInput: (g, w, dy, dx) => store.send({ op: 'conv2dBackpropInput', ids: [id(w), id(dy), id(dx)], g }),
     biasGradient: (N, O, P, dy, db) => store.send({ op: 'biasGradient', ids: [id(dy), id(db)], N, O, P }),
+    // BatchNorm's per-channel values are host float64 arrays (the op's arithmetic): they cross, its tensors do not
+    batchNormStatistics: ({ N, C, S }, x, mean, variance) => {
+      const stats = store.allocate(2 * C);
+      store.send({ op: 'bnStatistics', ids: [id(x), id(stats)], N, C, S });
+      const v = store.take(stats);
+      for (let c = 0; c < C; c++) { mean[c] = v[c]; variance[c] = v[C + c]; }
+    },
+    batchNormNormalize: ({ N, C, S }, x, scale, shift, y) => {
+      const params = store.constant([...scale, ...shift]);
+      store.send({ op: 'bnNormalize', ids: [id(x), id(params), id(y)], N, C, S });
+      store.free(params);
+    },
+    batchNormBackward: ({ N, C, S }, x, dy, mean, invStd, scale, training, dx, sums) => {
+      const params = store.constant([...mean, ...invStd, ...scale]);
+      const out = store.allocate(2 * C);
+      store.send({ op: 'bnBackward', ids: [id(x), id(dy), id(params), dx ? id(dx) : 0, id(out)], N, C, S, training });
+      store.free(params);
+      sums.set(store.take(out));
+    },
   });
 }

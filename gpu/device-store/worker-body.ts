@@ -10,6 +10,7 @@ import { DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } 
 import { WORKGROUP, elementwiseShader, writes } from './elementwise-wgsl.ts';
 import { WgslGemm } from '../wgsl/gemm.ts';
 import { convShader, geometryWords, type ConvShaderName } from './conv-wgsl.ts';
+import { batchNormShader, bnWords, type BatchNormShaderName } from './batchnorm-wgsl.ts';
 import { isDirect, type ConvGeometry } from '../../core/kernels/conv.ts';
 
 // WebGPU flag values (the spec's; numbers, so nothing depends on installed globals)
@@ -183,6 +184,39 @@ try {
     dcols.destroy();
   }
 
+  const bnPipelines = new Map<BatchNormShaderName, GPUComputePipeline>();
+  const dummy = device.createBuffer({ size: 4, usage: USAGE_STORAGE });
+
+  /** One BatchNorm shader (batchnorm-wgsl.ts): a workgroup per channel, or (normalize) an invocation per value. */
+  function bnPass(name: BatchNormShaderName, N: number, C: number, S: number, operands: GPUBuffer[], training = false, hasDx = false): void {
+    let p = bnPipelines.get(name);
+    if (!p) {
+      const module = device.createShaderModule({ code: batchNormShader(name), label: name });
+      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
+      bnPipelines.set(name, p);
+    }
+    const perValue = name === 'bnNormalize';
+    const groups = perValue ? Math.ceil((N * C * S) / WORKGROUP) : C;
+    if (groups === 0) return;
+    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
+    if (gy > (perValue ? maxGroups : 1)) throw new Error(`webgpu ${name}: ${C} channels or ${N * C * S} values are past one dispatch`);
+    const words = bnWords(N, C, S, training, hasDx, gx);
+    const params = device.createBuffer({ size: words.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    device.queue.writeBuffer(params, 0, words);
+    const bind = device.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: params } }, ...operands.map((buffer, j) => ({ binding: j + 1, resource: { buffer } }))],
+    });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(p);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(gx, gy);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    params.destroy();
+  }
+
   async function download(id: number, n: number): Promise<void> {
     const src = bufferOf(id);
     const staging = device.createBuffer({ size: Math.max(4, 4 * n), usage: USAGE_MAP_READ | USAGE_COPY_DST });
@@ -232,6 +266,17 @@ try {
       case 'conv2dBackpropInput':
         conv2dBackpropInput(c.g, ...(c.ids.map(bufferOf) as [GPUBuffer, GPUBuffer, GPUBuffer]));
         return;
+      case 'bnStatistics':
+        bnPass('bnStatistics', c.N, c.C, c.S, c.ids.map(bufferOf));
+        return;
+      case 'bnNormalize':
+        bnPass('bnNormalize', c.N, c.C, c.S, c.ids.map(bufferOf));
+        return;
+      case 'bnBackward': {
+        const [x, dy, params, dx, sums] = c.ids;
+        bnPass('bnBackward', c.N, c.C, c.S, [bufferOf(x), bufferOf(dy), bufferOf(params), dx ? bufferOf(dx) : dummy, bufferOf(sums)], c.training, dx !== 0);
+        return;
+      }
       case 'biasGradient':
         convPass('biasGradient', { N: c.N, O: c.O, Ho: c.P, Wo: 1 } as ConvGeometry, c.O, c.ids.map(bufferOf));
         return;
