@@ -11,9 +11,12 @@
  *   at the tiny model's conv shapes, within float32 rounding;
  * - BatchNorm's statistics, normalisation and backward (a workgroup per channel) within float32
  *   rounding of the float64 definitions;
+ * - softmax, the scalar unary ops, sums over an axis and mean pooling, forward and backward, within
+ *   float32 rounding;
  * - a chain of device kernels keeps its intermediates on the device (2 uploads, 1 download);
  * - three training steps of the MLA backbone equal the cpu backend's within float32 rounding (the
- *   device's products sum in another order), the kernels it lacks running on the host;
+ *   device sums in another order, and in float32), the kernels it lacks running on the host, and no
+ *   activation crosses (the bound of spec/device-residency.test.ts);
  * - a failure in the worker comes back as an error naming the kernel.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -198,6 +201,52 @@ describe('webgpu device store', () => {
     }
   });
 
+  it('softmax, the scalar unary ops, sums over an axis and mean pooling within float32 rounding', () => {
+    // each value is one float32 operation or a float32 sum of at most n/256 + 8 terms (tree) or n1
+    // terms (sumAxis, meanPool); WGSL's exp is within 3 + 2|x| ulps: a relative 1e-5 holds with room
+    const rng = new Rng(17);
+    const cases: [string, (k: typeof kernels, f64: boolean) => (Float32Array | Float64Array)[]][] = [];
+    const cast = (a: Float32Array, f64: boolean) => (f64 ? Float64Array.from(a) : a.slice());
+    const out = (n: number, f64: boolean) => (f64 ? new Float64Array(n) : new Float32Array(n));
+    for (const [rows, n] of [[256, 32], [3, 1500], [2, 8192]]) {
+      const x = random(rows * n, rng), dy = random(rows * n, rng), dx0 = random(rows * n, rng);
+      cases.push([`softmax ${rows}x${n}`, (k, f64) => {
+        const y = out(rows * n, f64), dx = cast(dx0, f64);
+        k.softmax(rows, n, cast(x, f64), y);
+        k.softmaxBackward(rows, n, y, cast(dy, f64), dx);
+        return [y, dx];
+      }]);
+    }
+    const n = 70000, x = random(n, rng), dy = random(n, rng), dx0 = random(n, rng);
+    for (const op of ['sigmoid', 'addScalar', 'mulScalar'] as const) {
+      cases.push([op, (k, f64) => {
+        const y = out(n, f64), dx = cast(dx0, f64);
+        k.unary(op, 0.75, cast(x, f64), y);
+        k.unaryBackward(op, 0.75, cast(x, f64), y, cast(dy, f64), dx);
+        return [y, dx];
+      }]);
+    }
+    cases.push(['sumAxis [32, 4, 64] and meanPool [64, 2048]', (k, f64) => {
+      const s = out(32 * 64, f64), ds = cast(dx0.subarray(0, 32 * 4 * 64), f64), m = out(64, f64), dm = cast(dx0.subarray(0, 64 * 1000), f64);
+      k.sumAxis(32, 4, 64, cast(x.subarray(0, 32 * 4 * 64), f64), s);
+      k.sumAxisBackward(32, 4, 64, cast(dy.subarray(0, 32 * 64), f64), ds);
+      k.meanPool(64, 1000, cast(x.subarray(0, 64 * 1000), f64), m);
+      k.meanPoolBackward(64, 1000, cast(dy.subarray(0, 64), f64), dm);
+      return [s, ds, m, dm];
+    }]);
+    for (const [what, run] of cases) {
+      const truth = run(kernels, true).map((a) => Float32Array.from(a));
+      useBackend('webgpu');
+      let got;
+      try {
+        got = run(kernels, false).map((a) => Float32Array.from(a));
+      } finally {
+        useBackend('cpu');
+      }
+      got.forEach((g, i) => expect(worst(g, truth[i]), `${what}, output ${i}`).toBeLessThan(1e-5));
+    }
+  });
+
   it('a chain of device kernels keeps its intermediates on the device', () => {
     useBackend('webgpu');
     try {
@@ -229,6 +278,11 @@ describe('webgpu device store', () => {
       const mb = (v: number) => (v / 2 ** 20).toFixed(2);
       console.log(`webgpu, tiny MLA backbone, batch 2, 128x64, 3 steps: ${transfers.uploads} uploads (${mb(transfers.uploadBytes)} MiB), ` +
         `${transfers.downloads} downloads (${mb(transfers.downloadBytes)} MiB)`);
+      // the bound of spec/device-residency.test.ts: parameters and input up, gradients down (Adam runs
+      // on the host), and a quarter of that for what still crosses (max-pooling, the broadcasting ops)
+      const paramBytes = 4 * [...cpu.params.values()].reduce((n, p) => n + p.length, 0);
+      expect(transfers.uploadBytes).toBeLessThanOrEqual(1.25 * 3 * (paramBytes + 4 * 2 * 3 * 128 * 64));
+      expect(transfers.downloadBytes).toBeLessThanOrEqual(1.25 * 5 * paramBytes);
       const within = (what: string, got: Float32Array, want: Float32Array, f32: Float32Array) =>
         expect(worst(got, want), `${what}: webgpu ${worst(got, want)}, cpu float32 ${worst(f32, want)}`).toBeLessThanOrEqual(10 * worst(f32, want) + 1e-6);
       within('embedding', dev.embedding, truth.embedding, cpu.embedding);

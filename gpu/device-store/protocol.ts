@@ -8,6 +8,7 @@
  * download, and throws it there.
  */
 import type { ConvGeometry } from '../../core/kernels/conv.ts';
+import type { RowShaderName } from './rows-wgsl.ts';
 
 export const STATE = 0;
 export const ERR_LENGTH = 1;
@@ -38,6 +39,8 @@ export type Command =
   | { op: 'bnStatistics'; ids: [number, number]; N: number; C: number; S: number }
   /** ids: x, params [scale, shift], y */
   | { op: 'bnNormalize'; ids: [number, number, number]; N: number; C: number; S: number }
+  /** a shader of rows-wgsl.ts: softmax, scalar unary ops, reductions */
+  | { op: 'row'; name: RowShaderName; ids: number[]; n0: number; n1: number; n2: number; total: number; s: number }
   /** ids: x, dy, params [mean, invStd, scale], dx (0: none), sums [2C] */
   | { op: 'bnBackward'; ids: [number, number, number, number, number]; N: number; C: number; S: number; training: boolean };
 

@@ -16,7 +16,8 @@
  * Kernels so far: the tiled GEMM (gpu/wgsl/), conv2d forward, dW and dX (im2col/col2im of
  * conv-wgsl.ts and the batched GEMM), BatchNorm (batchnorm-wgsl.ts; its per-channel values cross
  * to the host, C floats at a time), bias gradients, relu, reluBackward, add, addInto
- * (elementwise-wgsl.ts); every other kernel
+ * (elementwise-wgsl.ts), softmax, the scalar unary ops, sums over an axis and mean pooling
+ * (rows-wgsl.ts); the others (max-pooling, broadcasting binary ops)
  * runs on the host with its operands moved there and back (core/backend.ts), correct but slow.
  */
 import { Worker } from 'node:worker_threads';
@@ -24,6 +25,7 @@ import { registerDeviceKernels } from '../../core/backend.ts';
 import { countTransfer, type DeviceBuffer, type DeviceStore } from '../../core/tensor-storage.ts';
 import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
 import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName, type GemmShape } from './protocol.ts';
+import type { RowShaderName } from './rows-wgsl.ts';
 
 /** Longest a download may wait before the store gives up with an error. */
 const WAIT_MS = 10 * 60 * 1000;
@@ -50,7 +52,7 @@ export class WebGpuStore implements DeviceStore {
 
   describe(): string {
     return `webgpu on ${this.install.label}${this.install.software ? ', software Vulkan on the CPU' : ''} (device-resident tensors; ` +
-      'GEMM, conv2d, BatchNorm, bias gradients, relu, reluBackward, add, addInto on the device)';
+      'every kernel but max-pooling and the broadcasting binary ops on the device)';
   }
 
   allocate(n: number): DeviceBuffer {
@@ -169,6 +171,8 @@ const id = (b: DeviceBuffer) => (b as WebGpuBuffer).id;
 
 /** Registers the `webgpu` backend's device kernels on `store`. */
 export function registerWebGpuBackend(store: WebGpuStore): void {
+  const row = (name: RowShaderName, operands: DeviceBuffer[], n0: number, n1: number, n2: number, total: number, s = 0) =>
+    store.send({ op: 'row', name, ids: operands.map(id), n0, n1, n2, total, s });
   registerDeviceKernels('webgpu', store, {
     relu: (x, y) => store.run('relu', [x, y], y.length),
     reluBackward: (x, dy, dx) => store.run('reluBackward', [x, dy, dx], dx.length),
@@ -180,6 +184,14 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     conv2dBackpropFilter: (g, x, dy, dw) => store.send({ op: 'conv2dBackpropFilter', ids: [id(x), id(dy), id(dw)], g }),
     conv2dBackpropInput: (g, w, dy, dx) => store.send({ op: 'conv2dBackpropInput', ids: [id(w), id(dy), id(dx)], g }),
     biasGradient: (N, O, P, dy, db) => store.send({ op: 'biasGradient', ids: [id(dy), id(db)], N, O, P }),
+    softmax: (rows, n, x, y) => row('softmax', [x, y], rows, n, 0, 0),
+    softmaxBackward: (rows, n, y, dy, dx) => row('softmaxBackward', [y, dy, dx], rows, n, 0, 0),
+    unary: (op, s, x, y) => row(op, [x, y], 0, 0, 0, y.length, s),
+    unaryBackward: (op, s, _x, y, dy, dx) => row(`${op}Backward`, op === 'sigmoid' ? [y, dy, dx] : [dy, dx], 0, 0, 0, dx.length, s),
+    sumAxis: (outer, n, inner, x, y) => row('sumAxis', [x, y], outer, n, inner, outer * inner),
+    sumAxisBackward: (outer, n, inner, dy, dx) => row('sumAxisBackward', [dy, dx], outer, n, inner, outer * n * inner),
+    meanPool: (rows, P, x, y) => row('meanPool', [x, y], rows, P, 0, rows),
+    meanPoolBackward: (rows, P, dy, dx) => row('meanPoolBackward', [dy, dx], rows, P, 0, rows * P),
     // BatchNorm's per-channel values are host float64 arrays (the op's arithmetic): they cross, its tensors do not
     batchNormStatistics: ({ N, C, S }, x, mean, variance) => {
       const stats = store.allocate(2 * C);

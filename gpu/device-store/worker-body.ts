@@ -11,6 +11,7 @@ import { WORKGROUP, elementwiseShader, writes } from './elementwise-wgsl.ts';
 import { WgslGemm } from '../wgsl/gemm.ts';
 import { convShader, geometryWords, type ConvShaderName } from './conv-wgsl.ts';
 import { batchNormShader, bnWords, type BatchNormShaderName } from './batchnorm-wgsl.ts';
+import { PER_ROW, rowShader, rowWords, type RowShaderName } from './rows-wgsl.ts';
 import { isDirect, type ConvGeometry } from '../../core/kernels/conv.ts';
 
 // WebGPU flag values (the spec's; numbers, so nothing depends on installed globals)
@@ -217,6 +218,37 @@ try {
     params.destroy();
   }
 
+  const rowPipelines = new Map<RowShaderName, GPUComputePipeline>();
+
+  /** A shader of rows-wgsl.ts: a workgroup per row (softmax) or an invocation per value. */
+  function rowPass(name: RowShaderName, operands: GPUBuffer[], n0: number, n1: number, n2: number, total: number, s: number): void {
+    const groups = PER_ROW.has(name) ? n0 : Math.ceil(total / WORKGROUP);
+    if (groups === 0) return;
+    let p = rowPipelines.get(name);
+    if (!p) {
+      const module = device.createShaderModule({ code: rowShader(name), label: name });
+      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
+      rowPipelines.set(name, p);
+    }
+    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
+    if (gy > maxGroups) throw new Error(`webgpu ${name}: ${groups} workgroups are past one dispatch`);
+    const words = rowWords(n0, n1, n2, total, gx, s);
+    const params = device.createBuffer({ size: words.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    device.queue.writeBuffer(params, 0, words);
+    const bind = device.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: params } }, ...operands.map((buffer, j) => ({ binding: j + 1, resource: { buffer } }))],
+    });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(p);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(gx, gy);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    params.destroy();
+  }
+
   async function download(id: number, n: number): Promise<void> {
     const src = bufferOf(id);
     const staging = device.createBuffer({ size: Math.max(4, 4 * n), usage: USAGE_MAP_READ | USAGE_COPY_DST });
@@ -265,6 +297,9 @@ try {
         return;
       case 'conv2dBackpropInput':
         conv2dBackpropInput(c.g, ...(c.ids.map(bufferOf) as [GPUBuffer, GPUBuffer, GPUBuffer]));
+        return;
+      case 'row':
+        rowPass(c.name, c.ids.map(bufferOf), c.n0, c.n1, c.n2, c.total, c.s);
         return;
       case 'bnStatistics':
         bnPass('bnStatistics', c.N, c.C, c.S, c.ids.map(bufferOf));
