@@ -20,7 +20,7 @@
  * (rows-wgsl.ts); the others (max-pooling, broadcasting binary ops)
  * runs on the host with its operands moved there and back (core/backend.ts), correct but slow.
  */
-import { Worker } from 'node:worker_threads';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { registerDeviceKernels } from '../../core/backend.ts';
 import { countTransfer, type DeviceBuffer, type DeviceStore } from '../../core/tensor-storage.ts';
 import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
@@ -154,7 +154,8 @@ export class WebGpuStore implements DeviceStore {
 export async function startWebGpuStore(software: SoftwareAdapterPolicy): Promise<WebGpuStore> {
   const ctl = new SharedArrayBuffer(12);
   const err = new SharedArrayBuffer(8192);
-  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { ctl, err, software } });
+  // SHARE_ENV: the worker's choice of the software Vulkan driver (VK_ICD_FILENAMES) must reach the real environment Dawn reads
+  const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: { ctl, err, software }, env: SHARE_ENV });
   interface Ready { kind: string; install?: WebGpuInstall; maxBindingBytes?: number; message?: string }
   const ready = await new Promise<Ready>((resolve, reject) => {
     worker.once('message', (m: Ready) => (m.kind === 'ready' ? resolve(m) : reject(new Error(m.message))));

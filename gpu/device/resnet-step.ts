@@ -1,7 +1,8 @@
 /**
  * One ResNet-50 + MLA (PLA, HLA, DLA) training step on `--backend gpu` -- every GEMM on the gpu.js
- * webgpu backend, everything else on the host, as `npm run train -- --backend gpu` runs it -- at the
- * paper's size: batch 64 (MLA_STEP_BATCH), 256x128, float32. One step = forward + backward + Adam,
+ * webgpu backend, everything else on the host, as `npm run train -- --backend gpu` runs it -- or, with
+ * MLA_STEP_BACKEND=webgpu, on the device-resident `webgpu` backend (gpu/device-store/: tensors stay
+ * on the device; the line also gives the bytes that crossed) -- at the paper's size: batch 64 (MLA_STEP_BATCH), 256x128, float32. One step = forward + backward + Adam,
  * with bench/resnet.ts's stand-in loss (-mean <e_n, target_n>; ClusterNCE costs nothing beside it).
  * Run by gpu/device/run-on-gpu.sh beside gpu/device/torch-step.py (PyTorch on the same card).
  *
@@ -18,17 +19,33 @@ import { defaultInit } from '../../nn/module.ts';
 import { Adam } from '../../nn/optim.ts';
 import { ReIDBackbone, RESNET50, RESNET_CPU_TINY, backboneOptions, trainableParameters } from '../../nn/backbone.ts';
 import { registerKernel, useBackend } from '../../core/backend.ts';
+import { resetTransfers, transfers } from '../../core/tensor-storage.ts';
 import { createGpuBackend } from '../backend.ts';
+import { registerWebGpuBackend, startWebGpuStore } from '../device-store/store.ts';
 
 const batch = Number(process.env.MLA_STEP_BATCH ?? 64);
 const iters = Number(process.env.MLA_STEP_ITERS ?? 2);
 const software = process.env.MLA_GPU_HARDWARE === '1' ? 'never' : 'fallback';
 
+const resident = process.env.MLA_STEP_BACKEND === 'webgpu';
+
 try {
-  const gpu = await createGpuBackend('webgpu', { software });
   let gemmCalls = 0;
-  registerKernel({ kernel: 'gemm', backend: 'gpu', fn: (...a) => { gemmCalls++; gpu.gemm(...a); } });
-  useBackend('gpu', `gpu.js ${gpu.describe()}`);
+  let describe: string;
+  let close: () => Promise<void>;
+  if (resident) {
+    const store = await startWebGpuStore(software);
+    registerWebGpuBackend(store);
+    useBackend('webgpu', store.describe());
+    describe = store.describe();
+    close = () => store.close();
+  } else {
+    const gpu = await createGpuBackend('webgpu', { software });
+    registerKernel({ kernel: 'gemm', backend: 'gpu', fn: (...a) => { gemmCalls++; gpu.gemm(...a); } });
+    useBackend('gpu', `gpu.js ${gpu.describe()}`);
+    describe = gpu.describe();
+    close = () => gpu.destroy();
+  }
   const tiny = process.env.MLA_STEP_MODEL === 'tiny';
   const opts = backboneOptions(tiny ? RESNET_CPU_TINY : RESNET50, { mla: { pla: true, hla: true, dla: true } });
   const [H, W] = opts.inputSize;
@@ -41,6 +58,7 @@ try {
   const opt = new Adam(trainableParameters(model), { lr: 1.6e-4, weightDecay: 5e-4 });
   for (let step = 1; step <= iters; step++) {
     gemmCalls = 0;
+    resetTransfers();
     const t0 = performance.now();
     opt.zeroGrad();
     const e = model.forward(x);
@@ -49,11 +67,13 @@ try {
     opt.update();
     const seconds = (performance.now() - t0) / 1000;
     if (!Number.isFinite(loss.data[0])) throw new Error(`step ${step}: loss is ${loss.data[0]}`);
+    const crossed = resident ? { uploadMiB: transfers.uploadBytes / 2 ** 20, downloadMiB: transfers.downloadBytes / 2 ** 20 } : { gemmCalls };
     console.log(JSON.stringify({
-      case: `${tiny ? 'tiny' : 'ResNet-50'} + MLA train step ${batch}x3x${H}x${W} (--backend gpu)`, step, seconds, gemmCalls, backend: gpu.describe(),
+      case: `${tiny ? 'tiny' : 'ResNet-50'} + MLA train step ${batch}x3x${H}x${W} (${resident ? 'webgpu, device-resident' : '--backend gpu'})`,
+      step, seconds, ...crossed, backend: describe,
     }));
   }
-  await gpu.destroy();
+  await close();
   process.exit(0);
 } catch (e) {
   console.error(`resnet-step: ${(e as Error).stack ?? String(e)}`);

@@ -15,14 +15,16 @@
 # Measurements (each one runs; a failure or a time-out is reported and makes the exit status 1):
 #   6. the kernel specs on the hardware adapter (MLA_GPU_HARDWARE=1: no software fallback):
 #      property tests, real lengths (K up to 8192), the 2^24 index limit, 3 training steps vs cpu,
-#      the tiled WGSL GEMM vs core/gemm.ts and gpu.js (spec/gpu-wgsl-gemm.test.ts)
+#      the tiled WGSL GEMM vs core/gemm.ts and gpu.js (spec/gpu-wgsl-gemm.test.ts), the device-resident
+#      webgpu backend's kernels and three training steps vs cpu (spec/gpu-device-store.test.ts)
 #   7. bench/gpu.ts (WGSL GEMM beside gpu.js's GEMM at ResNet-50 shapes, with their ratio, plus a
 #      batch-level and a square product on hardware)
-#   8. a ResNet-50 + MLA training step at batch 64, 256x128 on --backend gpu (gpu/device/resnet-step.ts)
+#   8. a ResNet-50 + MLA training step at batch 64, 256x128 on the device-resident webgpu backend and on
+#      --backend gpu (gpu/device/resnet-step.ts; the first also reports the MiB that crossed per step)
 #      and, when python3 has torch and torchvision, PyTorch's on the same card (gpu/device/torch-step.py)
 #   9. a short `npm run train -- --backend gpu` (1 epoch of 10 iterations on the synthetic set)
 # Everything it prints is also written under $OUT (the device tool brings $OUT back).
-# Time: set-up about 30-60 s, then at most 150 + 45 + 180 + 75 + 90 s: inside the device tool's 600 s.
+# Time: set-up about 30-60 s, then at most 150 + 45 + 120 + 60 + 75 + 90 s: inside the device tool's 600 s.
 # Exit status: 0 all passed; 1 a measurement failed (listed at the end); 2 set-up failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -128,11 +130,13 @@ step() { # step <name> <timeout s> <log file> <command...>
 }
 
 step "kernel specs on the hardware adapter" 150 tests.txt \
-  node node_modules/vitest/vitest.mjs run spec/gpu-kernels.test.ts spec/gpu-long-loops.test.ts spec/gpu-index-limit.test.ts spec/gpu-training.test.ts spec/gpu-wgsl-gemm.test.ts
+  node node_modules/vitest/vitest.mjs run spec/gpu-kernels.test.ts spec/gpu-long-loops.test.ts spec/gpu-index-limit.test.ts spec/gpu-training.test.ts spec/gpu-wgsl-gemm.test.ts spec/gpu-device-store.test.ts
 step "bench/gpu.ts" 45 bench-gpu.txt node --import tsx bench/gpu.ts
 cp bench/results/gpu.json "$OUT/" 2>/dev/null || true
-step "ResNet-50 + MLA step, batch 64, 256x128, --backend gpu" 180 resnet-step.txt \
-  env MLA_STEP_BATCH=64 MLA_STEP_ITERS=2 node --import tsx gpu/device/resnet-step.ts
+step "ResNet-50 + MLA step, batch 64, 256x128, device-resident webgpu" 120 resnet-step-webgpu.txt \
+  env MLA_STEP_BACKEND=webgpu MLA_STEP_BATCH=64 MLA_STEP_ITERS=3 node --import tsx gpu/device/resnet-step.ts
+step "ResNet-50 + MLA step, batch 64, 256x128, --backend gpu (GEMMs only)" 60 resnet-step.txt \
+  env MLA_STEP_BATCH=64 MLA_STEP_ITERS=1 node --import tsx gpu/device/resnet-step.ts
 if command -v python3 >/dev/null && python3 -c 'import torch, torchvision' 2>/dev/null; then
   step "PyTorch ResNet-50 step, batch 64, 256x128 (peer)" 75 torch-step.txt python3 gpu/device/torch-step.py
 else
