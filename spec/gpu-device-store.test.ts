@@ -13,6 +13,8 @@
  *   rounding of the float64 definitions;
  * - softmax, the scalar unary ops, sums over an axis and mean pooling, forward and backward, within
  *   float32 rounding;
+ * - the broadcasting binary ops and both gradients (gathered per gradient value) at the attention
+ *   shapes, within float32 rounding;
  * - a chain of device kernels keeps its intermediates on the device (2 uploads, 1 download);
  * - three training steps of the MLA backbone equal the cpu backend's within float32 rounding (the
  *   device sums in another order, and in float32), the kernels it lacks running on the host, and no
@@ -24,6 +26,7 @@ import { kernels, useBackend } from '../core/backend.ts';
 import { Tensor } from '../core/tensor.ts';
 import { TensorStorage, resetTransfers, transfers } from '../core/tensor-storage.ts';
 import * as F from '../core/ops/index.ts';
+import { backward } from '../core/autograd.ts';
 import { Rng } from '../core/random.ts';
 import { registerWebGpuBackend, startWebGpuStore, type WebGpuStore } from '../gpu/device-store/store.ts';
 import { STEPS_LR, threeTrainingSteps, worst } from './backbone-steps.ts';
@@ -244,6 +247,34 @@ describe('webgpu device store', () => {
         useBackend('cpu');
       }
       got.forEach((g, i) => expect(worst(g, truth[i]), `${what}, output ${i}`).toBeLessThan(1e-5));
+    }
+  });
+
+  it('broadcasting add, sub, mul, div and both gradients, at the attention shapes, within float32 rounding', () => {
+    // forward: one float32 operation per value; a gradient value sums its terms in output order, each
+    // term one or two float32 operations (the cpu rounds once per term): a relative 1e-6 holds
+    const shapes: [number[], number[]][] = [[[32, 64, 32], [32, 1, 32]], [[32, 4, 16, 32], [4, 16, 32]], [[2, 3, 4], [1]], [[5, 1, 7], [1, 6, 1]]];
+    for (const [sa, sb] of shapes) {
+      for (const op of ['add', 'sub', 'mul', 'div'] as const) {
+        const fn = { add: F.add, sub: F.sub, mul: F.mul, div: F.div }[op];
+        const run = () => {
+          const r = new Rng(sa.length * 10 + sb.length);
+          const t = (s: number[]) => new Tensor(Float32Array.from({ length: s.reduce((x, y) => x * y, 1) }, () => r.uniform(0.5, 2) * (r.next() < 0.5 ? -1 : 1)), s, true);
+          const a = t(sa), b = t(sb);
+          const y = fn(a, b);
+          backward(y, Float32Array.from({ length: y.size }, () => r.normal()));
+          return [y.storage.read(), a.grad!, b.grad!].map((v) => Float32Array.from(v));
+        };
+        const want = run();
+        useBackend('webgpu');
+        let got;
+        try {
+          got = run();
+        } finally {
+          useBackend('cpu');
+        }
+        got.forEach((g, i) => expect(worst(g, want[i]), `${op} [${sa}] [${sb}], ${['y', 'da', 'db'][i]}`).toBeLessThan(1e-6));
+      }
     }
   });
 

@@ -17,7 +17,7 @@
  * conv-wgsl.ts and the batched GEMM), BatchNorm (batchnorm-wgsl.ts; its per-channel values cross
  * to the host, C floats at a time), bias gradients, relu, reluBackward, add, addInto
  * (elementwise-wgsl.ts), softmax, the scalar unary ops, sums over an axis and mean pooling
- * (rows-wgsl.ts); the others (max-pooling, broadcasting binary ops)
+ * (rows-wgsl.ts), the broadcasting binary ops (broadcast-wgsl.ts); max-pooling
  * runs on the host with its operands moved there and back (core/backend.ts), correct but slow.
  */
 import { SHARE_ENV, Worker } from 'node:worker_threads';
@@ -52,7 +52,7 @@ export class WebGpuStore implements DeviceStore {
 
   describe(): string {
     return `webgpu on ${this.install.label}${this.install.software ? ', software Vulkan on the CPU' : ''} (device-resident tensors; ` +
-      'every kernel but max-pooling and the broadcasting binary ops on the device)';
+      'every kernel but max-pooling on the device)';
   }
 
   allocate(n: number): DeviceBuffer {
@@ -185,6 +185,9 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     conv2dBackpropFilter: (g, x, dy, dw) => store.send({ op: 'conv2dBackpropFilter', ids: [id(x), id(dy), id(dw)], g }),
     conv2dBackpropInput: (g, w, dy, dx) => store.send({ op: 'conv2dBackpropInput', ids: [id(w), id(dy), id(dx)], g }),
     biasGradient: (N, O, P, dy, db) => store.send({ op: 'biasGradient', ids: [id(dy), id(db)], N, O, P }),
+    broadcastBinary: (op, nest, a, b, y) => store.send({ op: 'broadcast', binary: op, side: null, nest, ids: [id(a), id(b), id(y)] }),
+    broadcastBinaryBackward: (op, side, nest, dy, a, b, dx) =>
+      store.send({ op: 'broadcast', binary: op, side, nest, ids: [id(a), id(b), id(dy), id(dx)] }),
     softmax: (rows, n, x, y) => row('softmax', [x, y], rows, n, 0, 0),
     softmaxBackward: (rows, n, y, dy, dx) => row('softmaxBackward', [y, dy, dx], rows, n, 0, 0),
     unary: (op, s, x, y) => row(op, [x, y], 0, 0, 0, y.length, s),

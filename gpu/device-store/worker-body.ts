@@ -12,6 +12,8 @@ import { WgslGemm } from '../wgsl/gemm.ts';
 import { convShader, geometryWords, type ConvShaderName } from './conv-wgsl.ts';
 import { batchNormShader, bnWords, type BatchNormShaderName } from './batchnorm-wgsl.ts';
 import { PER_ROW, rowShader, rowWords, type RowShaderName } from './rows-wgsl.ts';
+import { BROADCAST_BACKWARD, BROADCAST_FORWARD, nestWords } from './broadcast-wgsl.ts';
+import type { BinaryOp, LoopNest } from '../../core/kernels/broadcast.ts';
 import { isDirect, type ConvGeometry } from '../../core/kernels/conv.ts';
 
 // WebGPU flag values (the spec's; numbers, so nothing depends on installed globals)
@@ -50,6 +52,8 @@ try {
   const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
   const gemm = WgslGemm.forDevice(adapter, device);
   const buffers = new Map<number, GPUBuffer>();
+  /** values per buffer (a GPUBuffer's size is rounded up to 4 bytes at least) */
+  const sizes = new Map<number, number>();
   const pipelines = new Map<DeviceKernelName, GPUComputePipeline>();
 
   const bufferOf = (id: number): GPUBuffer => {
@@ -249,6 +253,38 @@ try {
     params.destroy();
   }
 
+  const broadcastPipelines = new Map<string, GPUComputePipeline>();
+
+  /** broadcast-wgsl.ts: forward over y's values (side null) or a gradient over x's values. */
+  function broadcast(op: BinaryOp, side: 'a' | 'b' | null, nest: LoopNest, operands: GPUBuffer[], total: number): void {
+    if (total === 0) return;
+    const key = side ? 'backward' : 'forward';
+    let p = broadcastPipelines.get(key);
+    if (!p) {
+      const module = device.createShaderModule({ code: side ? BROADCAST_BACKWARD : BROADCAST_FORWARD, label: `broadcast ${key}` });
+      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `broadcast ${key}` });
+      broadcastPipelines.set(key, p);
+    }
+    const groups = Math.ceil(total / WORKGROUP);
+    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
+    if (gy > maxGroups) throw new Error(`webgpu broadcast: ${total} values are past one dispatch`);
+    const words = nestWords(op, side ?? 'a', nest, total, gx);
+    const meta = device.createBuffer({ size: words.byteLength, usage: USAGE_STORAGE | USAGE_COPY_DST });
+    device.queue.writeBuffer(meta, 0, words);
+    const bind = device.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: meta } }, ...operands.map((buffer, j) => ({ binding: j + 1, resource: { buffer } }))],
+    });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(p);
+    pass.setBindGroup(0, bind);
+    pass.dispatchWorkgroups(gx, gy);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    meta.destroy();
+  }
+
   async function download(id: number, n: number): Promise<void> {
     const src = bufferOf(id);
     const staging = device.createBuffer({ size: Math.max(4, 4 * n), usage: USAGE_MAP_READ | USAGE_COPY_DST });
@@ -265,10 +301,12 @@ try {
     switch (c.op) {
       case 'alloc':
         buffers.set(c.id, device.createBuffer({ size: Math.max(4, 4 * c.n), usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST }));
+        sizes.set(c.id, c.n);
         return;
       case 'free':
         buffers.get(c.id)?.destroy();
         buffers.delete(c.id);
+        sizes.delete(c.id);
         return;
       case 'upload':
         device.queue.writeBuffer(bufferOf(c.id), 0, c.values.buffer, c.values.byteOffset, c.values.byteLength);
@@ -298,6 +336,11 @@ try {
       case 'conv2dBackpropInput':
         conv2dBackpropInput(c.g, ...(c.ids.map(bufferOf) as [GPUBuffer, GPUBuffer, GPUBuffer]));
         return;
+      case 'broadcast': {
+        // one invocation per value of what is written: y, or the gradient dx
+        broadcast(c.binary, c.side, c.nest, c.ids.map(bufferOf), sizes.get(c.ids[c.ids.length - 1])!);
+        return;
+      }
       case 'row':
         rowPass(c.name, c.ids.map(bufferOf), c.n0, c.n1, c.n2, c.total, c.s);
         return;
