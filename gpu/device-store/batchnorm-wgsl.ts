@@ -14,7 +14,7 @@
 export const BN_WORDS = 8;
 
 /** Uniform words: N, C, S, training, hasDx, gx (normalize's grid width), total (normalize), pad. */
-export function bnWords(N: number, C: number, S: number, training = false, hasDx = false, gx = 0): Uint32Array {
+export function bnWords(N: number, C: number, S: number, training = false, hasDx = false, gx = 0): Uint32Array<ArrayBuffer> {
   return Uint32Array.of(N, C, S, training ? 1 : 0, hasDx ? 1 : 0, gx, N * C * S, 0);
 }
 

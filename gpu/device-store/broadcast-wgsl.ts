@@ -15,7 +15,7 @@ export const MAX_RANK = 6;
 const OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div'];
 
 /** The metadata words of a nest for one dispatch of `total` invocations on a grid gx wide. */
-export function nestWords(op: BinaryOp, side: 'a' | 'b', nest: LoopNest, total: number, gx: number): Uint32Array {
+export function nestWords(op: BinaryOp, side: 'a' | 'b', nest: LoopNest, total: number, gx: number): Uint32Array<ArrayBuffer> {
   const rank = nest.dims.length;
   if (rank > MAX_RANK) throw new Error(`webgpu broadcast: a loop nest of ${rank} axes is more than ${MAX_RANK}`);
   const pad = (v: number[]) => [...v, ...new Array(MAX_RANK - v.length).fill(0)];

@@ -17,7 +17,7 @@ export const GEOMETRY = ['N', 'C', 'H', 'W', 'O', 'kh', 'kw', 'sh', 'sw', 'ph', 
 export const GEOMETRY_WORDS = GEOMETRY.length;
 
 /** The uniform words of geometry `g` for `total` invocations from image n0 on a grid `gx` workgroups wide. */
-export function geometryWords(g: ConvGeometry, total: number, gx: number, n0 = 0): Uint32Array {
+export function geometryWords(g: ConvGeometry, total: number, gx: number, n0 = 0): Uint32Array<ArrayBuffer> {
   const values: Record<string, number> = { ...g, total, gx, n0 };
   return Uint32Array.from(GEOMETRY, (k) => values[k]);
 }

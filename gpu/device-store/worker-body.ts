@@ -54,7 +54,6 @@ try {
   const buffers = new Map<number, GPUBuffer>();
   /** values per buffer (a GPUBuffer's size is rounded up to 4 bytes at least) */
   const sizes = new Map<number, number>();
-  const pipelines = new Map<DeviceKernelName, GPUComputePipeline>();
 
   const bufferOf = (id: number): GPUBuffer => {
     const b = buffers.get(id);
@@ -62,60 +61,26 @@ try {
     return b;
   };
 
-  const pipeline = (kernel: DeviceKernelName): GPUComputePipeline => {
-    let p = pipelines.get(kernel);
+  const pipelines = new Map<string, GPUComputePipeline>();
+
+  /**
+   * One compute pass: the shader `code` (compiled once per key) over a grid of `groups` workgroups
+   * (laid out gx wide, gx ≤ the device's limit), its binding 0 the `head` words (a uniform block, or
+   * with `headStorage` a read-only storage buffer), then `operands` in order.
+   */
+  function dispatch(key: string, code: () => string, groups: number, head: (gx: number) => ArrayBufferView<ArrayBuffer>,
+    operands: GPUBuffer[], headStorage = false): void {
+    if (groups === 0) return;
+    let p = pipelines.get(key);
     if (!p) {
-      const module = device.createShaderModule({ code: elementwiseShader(kernel), label: kernel });
-      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: kernel });
-      pipelines.set(kernel, p);
+      const module = device.createShaderModule({ code: code(), label: key });
+      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+      pipelines.set(key, p);
     }
-    return p;
-  };
-
-  function run(kernel: DeviceKernelName, ids: number[], n: number): void {
-    const written = writes(kernel);
-    ids.forEach((id, j) => {
-      if (written[j] && ids.some((other, k) => k !== j && other === id)) {
-        throw new Error(`webgpu ${kernel}: operand ${j} is written and also read as operand ${ids.indexOf(id)} (one buffer may not be both)`);
-      }
-    });
-    if (n === 0) return;
-    const groups = Math.ceil(n / WORKGROUP);
     const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
-    if (gy > maxGroups) throw new Error(`webgpu ${kernel}: ${n} values need more than ${maxGroups}² workgroups`);
-    const params = device.createBuffer({ size: 8, usage: USAGE_UNIFORM | USAGE_COPY_DST });
-    device.queue.writeBuffer(params, 0, Uint32Array.of(n, gx));
-    const p = pipeline(kernel);
-    const bind = device.createBindGroup({
-      layout: p.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: params } }, ...ids.map((id, j) => ({ binding: j + 1, resource: { buffer: bufferOf(id) } }))],
-    });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(p);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(gx, gy);
-    pass.end();
-    device.queue.submit([enc.finish()]);
-    params.destroy();
-  }
-
-  const convPipelines = new Map<ConvShaderName, GPUComputePipeline>();
-
-  /** One conv data-movement shader (conv-wgsl.ts) over `total` invocations. */
-  function convPass(name: ConvShaderName, g: ConvGeometry, total: number, operands: GPUBuffer[], n0 = 0): void {
-    if (total === 0) return;
-    let p = convPipelines.get(name);
-    if (!p) {
-      const module = device.createShaderModule({ code: convShader(name), label: name });
-      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
-      convPipelines.set(name, p);
-    }
-    const groups = Math.ceil(total / WORKGROUP);
-    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
-    if (gy > maxGroups) throw new Error(`webgpu ${name}: ${total} values need more than ${maxGroups}² workgroups`);
-    const words = geometryWords(g, total, gx, n0);
-    const params = device.createBuffer({ size: words.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    if (gy > maxGroups) throw new Error(`webgpu ${key}: ${groups} workgroups are more than one dispatch holds (${maxGroups}²)`);
+    const words = head(gx);
+    const params = device.createBuffer({ size: Math.max(16, words.byteLength), usage: (headStorage ? USAGE_STORAGE : USAGE_UNIFORM) | USAGE_COPY_DST });
     device.queue.writeBuffer(params, 0, words);
     const bind = device.createBindGroup({
       layout: p.getBindGroupLayout(0),
@@ -128,7 +93,22 @@ try {
     pass.dispatchWorkgroups(gx, gy);
     pass.end();
     device.queue.submit([enc.finish()]);
-    params.destroy();
+    params.destroy(); // freed once the submitted work is done
+  }
+
+  function run(kernel: DeviceKernelName, ids: number[], n: number): void {
+    const written = writes(kernel);
+    ids.forEach((id, j) => {
+      if (written[j] && ids.some((other, k) => k !== j && other === id)) {
+        throw new Error(`webgpu ${kernel}: operand ${j} is written and also read as operand ${ids.indexOf(id)} (one buffer may not be both)`);
+      }
+    });
+    dispatch(kernel, () => elementwiseShader(kernel), Math.ceil(n / WORKGROUP), (gx) => Uint32Array.of(n, gx), ids.map(bufferOf));
+  }
+
+  /** One conv data-movement shader (conv-wgsl.ts) over `total` invocations. */
+  function convPass(name: ConvShaderName, g: ConvGeometry, total: number, operands: GPUBuffer[], n0 = 0): void {
+    dispatch(name, () => convShader(name), Math.ceil(total / WORKGROUP), (gx) => geometryWords(g, total, gx, n0), operands);
   }
 
   /** Images per chunk so that a chunk's im2col columns fit one binding. */
@@ -189,100 +169,25 @@ try {
     dcols.destroy();
   }
 
-  const bnPipelines = new Map<BatchNormShaderName, GPUComputePipeline>();
   const dummy = device.createBuffer({ size: 4, usage: USAGE_STORAGE });
 
   /** One BatchNorm shader (batchnorm-wgsl.ts): a workgroup per channel, or (normalize) an invocation per value. */
   function bnPass(name: BatchNormShaderName, N: number, C: number, S: number, operands: GPUBuffer[], training = false, hasDx = false): void {
-    let p = bnPipelines.get(name);
-    if (!p) {
-      const module = device.createShaderModule({ code: batchNormShader(name), label: name });
-      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
-      bnPipelines.set(name, p);
-    }
-    const perValue = name === 'bnNormalize';
-    const groups = perValue ? Math.ceil((N * C * S) / WORKGROUP) : C;
-    if (groups === 0) return;
-    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
-    if (gy > (perValue ? maxGroups : 1)) throw new Error(`webgpu ${name}: ${C} channels or ${N * C * S} values are past one dispatch`);
-    const words = bnWords(N, C, S, training, hasDx, gx);
-    const params = device.createBuffer({ size: words.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST });
-    device.queue.writeBuffer(params, 0, words);
-    const bind = device.createBindGroup({
-      layout: p.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: params } }, ...operands.map((buffer, j) => ({ binding: j + 1, resource: { buffer } }))],
-    });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(p);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(gx, gy);
-    pass.end();
-    device.queue.submit([enc.finish()]);
-    params.destroy();
+    const groups = name === 'bnNormalize' ? Math.ceil((N * C * S) / WORKGROUP) : C;
+    if (name !== 'bnNormalize' && C > maxGroups) throw new Error(`webgpu ${name}: ${C} channels are more than one dispatch row holds`);
+    dispatch(name, () => batchNormShader(name), groups, (gx) => bnWords(N, C, S, training, hasDx, gx), operands);
   }
-
-  const rowPipelines = new Map<RowShaderName, GPUComputePipeline>();
 
   /** A shader of rows-wgsl.ts: a workgroup per row (softmax) or an invocation per value. */
   function rowPass(name: RowShaderName, operands: GPUBuffer[], n0: number, n1: number, n2: number, total: number, s: number): void {
     const groups = PER_ROW.has(name) ? n0 : Math.ceil(total / WORKGROUP);
-    if (groups === 0) return;
-    let p = rowPipelines.get(name);
-    if (!p) {
-      const module = device.createShaderModule({ code: rowShader(name), label: name });
-      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name });
-      rowPipelines.set(name, p);
-    }
-    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
-    if (gy > maxGroups) throw new Error(`webgpu ${name}: ${groups} workgroups are past one dispatch`);
-    const words = rowWords(n0, n1, n2, total, gx, s);
-    const params = device.createBuffer({ size: words.byteLength, usage: USAGE_UNIFORM | USAGE_COPY_DST });
-    device.queue.writeBuffer(params, 0, words);
-    const bind = device.createBindGroup({
-      layout: p.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: params } }, ...operands.map((buffer, j) => ({ binding: j + 1, resource: { buffer } }))],
-    });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(p);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(gx, gy);
-    pass.end();
-    device.queue.submit([enc.finish()]);
-    params.destroy();
+    dispatch(name, () => rowShader(name), groups, (gx) => new Uint32Array(rowWords(n0, n1, n2, total, gx, s)), operands);
   }
-
-  const broadcastPipelines = new Map<string, GPUComputePipeline>();
 
   /** broadcast-wgsl.ts: forward over y's values (side null) or a gradient over x's values. */
   function broadcast(op: BinaryOp, side: 'a' | 'b' | null, nest: LoopNest, operands: GPUBuffer[], total: number): void {
-    if (total === 0) return;
-    const key = side ? 'backward' : 'forward';
-    let p = broadcastPipelines.get(key);
-    if (!p) {
-      const module = device.createShaderModule({ code: side ? BROADCAST_BACKWARD : BROADCAST_FORWARD, label: `broadcast ${key}` });
-      p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: `broadcast ${key}` });
-      broadcastPipelines.set(key, p);
-    }
-    const groups = Math.ceil(total / WORKGROUP);
-    const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
-    if (gy > maxGroups) throw new Error(`webgpu broadcast: ${total} values are past one dispatch`);
-    const words = nestWords(op, side ?? 'a', nest, total, gx);
-    const meta = device.createBuffer({ size: words.byteLength, usage: USAGE_STORAGE | USAGE_COPY_DST });
-    device.queue.writeBuffer(meta, 0, words);
-    const bind = device.createBindGroup({
-      layout: p.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: meta } }, ...operands.map((buffer, j) => ({ binding: j + 1, resource: { buffer } }))],
-    });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(p);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(gx, gy);
-    pass.end();
-    device.queue.submit([enc.finish()]);
-    meta.destroy();
+    dispatch(side ? 'broadcast backward' : 'broadcast forward', () => (side ? BROADCAST_BACKWARD : BROADCAST_FORWARD),
+      Math.ceil(total / WORKGROUP), (gx) => nestWords(op, side ?? 'a', nest, total, gx), operands, true);
   }
 
   async function download(id: number, n: number): Promise<void> {
