@@ -12,11 +12,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernels, useBackend } from '../core/backend.ts';
-import { Tensor } from '../core/tensor.ts';
 import { TensorStorage, resetTransfers, transfers } from '../core/tensor-storage.ts';
-import * as F from '../core/ops/index.ts';
 import { registerDeviceSim, simStore } from './device-sim.ts';
 import { threeTrainingSteps } from './backbone-steps.ts';
+import { checkChainStaysOnDevice, checkStepTransfers } from './device-checks.ts';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 
@@ -73,18 +72,7 @@ describe('ops on the simulated device', () => {
   });
   afterAll(() => useBackend('cpu'));
 
-  it('a chain of device kernels keeps its intermediates on the device', () => {
-    const n = 5000;
-    const x = Tensor.from(Array.from({ length: n }, (_, i) => Math.sin(i)), [n]);
-    const b = Tensor.from(Array.from({ length: n }, (_, i) => Math.cos(i)), [n]);
-    resetTransfers();
-    const h = F.relu(F.add(F.relu(x), b));
-    expect(h.storage.where).toBe('device');
-    expect(transfers).toMatchObject({ uploads: 2, uploadBytes: 2 * 4 * n, downloads: 0 });
-    const want = Array.from({ length: n }, (_, i) => Math.max(0, Math.fround(Math.max(0, Math.fround(Math.sin(i))) + Math.fround(Math.cos(i)))));
-    expect(Array.from(h.storage.read())).toEqual(want);
-    expect(transfers).toMatchObject({ downloads: 1, downloadBytes: 4 * n });
-  });
+  it('a chain of device kernels keeps its intermediates on the device', checkChainStaysOnDevice);
 
   it('a host array given to a device kernel travels there and, if written, back', () => {
     const y = new Float32Array(4).fill(1);
@@ -105,18 +93,6 @@ describe('ops on the simulated device', () => {
     expect([...dev.grads.keys()]).toEqual([...cpu.grads.keys()]);
     for (const [name, g] of cpu.grads) expect(Array.from(dev.grads.get(name)!), `d/d ${name}`).toEqual(Array.from(g));
     for (const [name, p] of cpu.params) expect(Array.from(dev.params.get(name)!), name).toEqual(Array.from(p));
-    // The bound, today: Adam runs on the host, so each step uploads every parameter and downloads
-    // every gradient; the input batch goes up; the small ops still written in TypeScript (global
-    // pooling, broadcast and scalar elementwise ops of the attention modules, BatchNorm's
-    // per-channel statistics) move their operands, a quarter of that at most. No activation of the
-    // convolutions, BatchNorms, ReLUs, residual adds, softmax or attention products crosses.
-    const paramBytes = 4 * [...cpu.params.values()].reduce((s, p) => s + p.length, 0);
-    const inputBytes = 4 * 2 * 3 * 128 * 64;
-    const mb = (b: number) => (b / 2 ** 20).toFixed(2);
-    console.log(`device-sim, tiny MLA backbone, batch 2, 128x64, 3 steps: ${transfers.uploads} uploads (${mb(transfers.uploadBytes)} MiB), ` +
-      `${transfers.downloads} downloads (${mb(transfers.downloadBytes)} MiB); parameters ${mb(paramBytes)} MiB, input ${mb(inputBytes)} MiB`);
-    expect(transfers.uploadBytes).toBeLessThanOrEqual(1.25 * 3 * (paramBytes + inputBytes));
-    // 3 steps of gradients, plus the test's own reads of gradients, parameters and embedding
-    expect(transfers.downloadBytes).toBeLessThanOrEqual(1.25 * 5 * paramBytes);
+    checkStepTransfers('device-sim', cpu.params);
   });
 });

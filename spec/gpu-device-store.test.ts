@@ -30,6 +30,7 @@ import { backward } from '../core/autograd.ts';
 import { Rng } from '../core/random.ts';
 import { registerWebGpuBackend, startWebGpuStore, type WebGpuStore } from '../gpu/device-store/store.ts';
 import { STEPS_LR, threeTrainingSteps, worst } from './backbone-steps.ts';
+import { checkChainStaysOnDevice, checkStepTransfers } from './device-checks.ts';
 import { gemmReference } from './reference/core.ts';
 import type { ConvGeometry } from '../core/kernels/conv.ts';
 
@@ -281,16 +282,7 @@ describe('webgpu device store', () => {
   it('a chain of device kernels keeps its intermediates on the device', () => {
     useBackend('webgpu');
     try {
-      const n = 5000;
-      const x = Tensor.from(Array.from({ length: n }, (_, i) => Math.sin(i)), [n]);
-      const b = Tensor.from(Array.from({ length: n }, (_, i) => Math.cos(i)), [n]);
-      resetTransfers();
-      const h = F.relu(F.add(F.relu(x), b));
-      expect(h.storage.where).toBe('device');
-      expect(transfers).toMatchObject({ uploads: 2, downloads: 0 });
-      const want = Array.from({ length: n }, (_, i) => Math.max(0, Math.fround(Math.max(0, Math.fround(Math.sin(i))) + Math.fround(Math.cos(i)))));
-      expect(Array.from(h.storage.read())).toEqual(want);
-      expect(transfers.downloads).toBe(1);
+      checkChainStaysOnDevice();
     } finally {
       useBackend('cpu');
     }
@@ -306,14 +298,7 @@ describe('webgpu device store', () => {
       resetTransfers();
       const dev = threeTrainingSteps(2);
       expect(transfers.uploads).toBeGreaterThan(0);
-      const mb = (v: number) => (v / 2 ** 20).toFixed(2);
-      console.log(`webgpu, tiny MLA backbone, batch 2, 128x64, 3 steps: ${transfers.uploads} uploads (${mb(transfers.uploadBytes)} MiB), ` +
-        `${transfers.downloads} downloads (${mb(transfers.downloadBytes)} MiB)`);
-      // the bound of spec/device-residency.test.ts: parameters and input up, gradients down (Adam runs
-      // on the host), and a quarter of that for what still crosses (max-pooling, the broadcasting ops)
-      const paramBytes = 4 * [...cpu.params.values()].reduce((n, p) => n + p.length, 0);
-      expect(transfers.uploadBytes).toBeLessThanOrEqual(1.25 * 3 * (paramBytes + 4 * 2 * 3 * 128 * 64));
-      expect(transfers.downloadBytes).toBeLessThanOrEqual(1.25 * 5 * paramBytes);
+      checkStepTransfers('webgpu', cpu.params);
       const within = (what: string, got: Float32Array, want: Float32Array, f32: Float32Array) =>
         expect(worst(got, want), `${what}: webgpu ${worst(got, want)}, cpu float32 ${worst(f32, want)}`).toBeLessThanOrEqual(10 * worst(f32, want) + 1e-6);
       within('embedding', dev.embedding, truth.embedding, cpu.embedding);
