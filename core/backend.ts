@@ -60,10 +60,10 @@ export interface Kernels {
   add: (a: Buf, b: Buf, y: Buf) => void;
   /** y += x, both of one length. */
   addInto: (y: Buf, x: Buf) => void;
-  /** y [planes, Ho, Wo] = window maxima of x [planes, H, W], argmax their flat indices into x. */
-  maxPool2d: (g: PoolGeometry, x: Buf, y: Buf, argmax: Int32Array) => void;
-  /** dx[argmax[o]] += dy[o]. */
-  maxPool2dBackward: (dy: Buf, argmax: Int32Array, dx: Buf) => void;
+  /** y [planes, Ho, Wo] = window maxima of x [planes, H, W], argmax their positions within a plane. */
+  maxPool2d: (g: PoolGeometry, x: Buf, y: Buf, argmax: Buf) => void;
+  /** dx[q, argmax[o]] += dy[o]. */
+  maxPool2dBackward: (g: PoolGeometry, dy: Buf, argmax: Buf, dx: Buf) => void;
   /** db[o] += Σ_n Σ_p dy[n, o, p], dy [N, O, P]: a bias gradient. */
   biasGradient: (N: number, O: number, P: number, dy: Buf, db: Buf) => void;
   /** y [rows, n] = softmax of each row of x; y is overwritten. */
@@ -114,8 +114,8 @@ export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<numb
   reluBackward: { 0: 'in', 1: 'in', 2: 'acc' },
   add: { 0: 'in', 1: 'in', 2: 'out' },
   addInto: { 0: 'acc', 1: 'in' },
-  maxPool2d: { 1: 'in', 2: 'out' },
-  maxPool2dBackward: { 0: 'in', 2: 'acc' },
+  maxPool2d: { 1: 'in', 2: 'out', 3: 'out' },
+  maxPool2dBackward: { 1: 'in', 2: 'in', 3: 'acc' },
   biasGradient: { 3: 'in', 4: 'acc' },
   softmax: { 2: 'in', 3: 'out' },
   softmaxBackward: { 2: 'in', 3: 'in', 4: 'acc' },

@@ -15,6 +15,7 @@
  *   float32 rounding;
  * - the broadcasting binary ops and both gradients (gathered per gradient value) at the attention
  *   shapes, within float32 rounding;
+ * - max-pooling and its backward (gathered per input value) equal the cpu kernels exactly;
  * - a chain of device kernels keeps its intermediates on the device (2 uploads, 1 download);
  * - three training steps of the MLA backbone equal the cpu backend's within float32 rounding (the
  *   device sums in another order, and in float32), the kernels it lacks running on the host, and no
@@ -276,6 +277,33 @@ describe('webgpu device store', () => {
         }
         got.forEach((g, i) => expect(worst(g, want[i]), `${op} [${sa}] [${sb}], ${['y', 'da', 'db'][i]}`).toBeLessThan(1e-6));
       }
+    }
+  });
+
+  it('max-pooling and its backward equal the cpu kernels exactly, at the stems\' shapes', () => {
+    const rng = new Rng(23);
+    for (const g of [
+      { planes: 32 * 8, H: 64, W: 32, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, Ho: 32, Wo: 16 },
+      { planes: 6 * 7, H: 17, W: 11, kh: 2, kw: 3, sh: 1, sw: 2, ph: 1, pw: 1, Ho: 18, Wo: 6 },
+    ]) {
+      const x = new Float32Array(g.planes * g.H * g.W).map(() => Math.round(rng.normal() * 3) / 4); // ties
+      const n = g.planes * g.Ho * g.Wo;
+      const dy = random(n, rng), dx0 = random(x.length, rng);
+      const run = () => {
+        const y = new Float32Array(n), argmax = new Float32Array(n), dx = dx0.slice();
+        kernels.maxPool2d(g, x, y, argmax);
+        kernels.maxPool2dBackward(g, dy, argmax, dx);
+        return [y, argmax, dx];
+      };
+      const want = run();
+      useBackend('webgpu');
+      let got;
+      try {
+        got = run();
+      } finally {
+        useBackend('cpu');
+      }
+      got.forEach((v, i) => expect(v, `${['y', 'argmax', 'dx'][i]} of ${JSON.stringify(g)}`).toEqual(want[i]));
     }
   });
 

@@ -147,7 +147,7 @@ describe.each([1, 2])('wasm kernels on operands in the wasm memory equal the cop
       ([x, dy, dx]) => kernels.batchNormBackward(l, x, dy, m1, scale, shift, true, dx, first ? (first = false, sums1) : sums2));
     expect(sums2).toEqual(sums1);
     const pg = { planes: 8 * 16, H: 32, W: 16, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, Ho: 16, Wo: 8 };
-    const a1 = new Int32Array(pg.planes * 128), a2 = new Int32Array(pg.planes * 128);
+    const a1 = new Float32Array(pg.planes * 128), a2 = new Float32Array(pg.planes * 128);
     first = true;
     expectSameInPlace('maxPool2d', [plain(n), plain(pg.planes * 128)], [1], ([x, y]) => kernels.maxPool2d(pg, x, y, first ? (first = false, a1) : a2));
     expect(a2).toEqual(a1);

@@ -4,9 +4,12 @@
  * as −∞:
  *
  *   maxPool2d:          y[q, oy, ox] = max over the window's inside values x[q, oy·sh − ph + i, ox·sw − pw + j],
- *                       argmax[...] = the flat index into x of the first maximum in row-major window
- *                       order (−1, and y = −∞, for a window wholly in the padding)
- *   maxPool2dBackward:  dx[argmax[o]] += dy[o]   (the gradient goes to the argmax)
+ *                       argmax[...] = the position yy·W + xx within plane q of the first maximum in
+ *                       row-major window order (−1, and y = −∞, for a window wholly in the padding)
+ *   maxPool2dBackward:  dx[q, argmax[o]] += dy[o]   (the gradient goes to the argmax, outputs in order)
+ *
+ * argmax is a float tensor like x (a device keeps it beside x): positions within a plane are exact
+ * in float32, as a plane has fewer than 2^24 of them (checked).
  */
 import type { Float } from '../gemm.ts';
 
@@ -17,7 +20,13 @@ export interface PoolGeometry {
   Ho: number; Wo: number;
 }
 
-export function maxPool2d(g: PoolGeometry, x: Float, y: Float, argmax: Int32Array): void {
+/** Throws unless every position within a plane is exact as a float32 argmax. */
+export function checkPlane(g: PoolGeometry): void {
+  if (g.H * g.W >= 2 ** 24) throw new Error(`maxPool2d: a plane of ${g.H}x${g.W} has more positions than a float32 argmax holds exactly (2^24)`);
+}
+
+export function maxPool2d(g: PoolGeometry, x: Float, y: Float, argmax: Float): void {
+  checkPlane(g);
   const { planes, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo } = g;
   for (let q = 0; q < planes; q++) {
     const base = q * H * W;
@@ -37,11 +46,12 @@ export function maxPool2d(g: PoolGeometry, x: Float, y: Float, argmax: Int32Arra
         }
         const o = (q * Ho + oy) * Wo + ox;
         y[o] = best;
-        argmax[o] = at;
+        argmax[o] = at < 0 ? -1 : at - base;
       }
   }
 }
 
-export function maxPool2dBackward(dy: Float, argmax: Int32Array, dx: Float): void {
-  for (let o = 0; o < dy.length; o++) if (argmax[o] >= 0) dx[argmax[o]] += dy[o];
+export function maxPool2dBackward(g: PoolGeometry, dy: Float, argmax: Float, dx: Float): void {
+  const plane = g.H * g.W, outs = g.Ho * g.Wo;
+  for (let o = 0; o < dy.length; o++) if (argmax[o] >= 0) dx[Math.floor(o / outs) * plane + argmax[o]] += dy[o];
 }

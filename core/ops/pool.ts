@@ -25,10 +25,11 @@ export function maxPool2d(x: Tensor<any>, attrs: MaxPoolAttrs): Tensor<['N', 'C'
   const [ph, pw] = attrs.padding;
   const Ho = convOutputSize(H, kh, sh, ph);
   const Wo = convOutputSize(W, kw, sw, pw);
+  const g = { planes: N * C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo };
   const y = new TensorStorage(x.dtype, N * C * Ho * Wo);
-  const argmax = new Int32Array(y.length);
-  kernels.maxPool2d({ planes: N * C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo }, x.storage, y, argmax);
-  return record(new Tensor<['N', 'C', 'H', 'W']>(y, [N, C, Ho, Wo]), [x], (dy) => kernels.maxPool2dBackward(dy, argmax, x.gradOf()));
+  const argmax = new TensorStorage(x.dtype, y.length);
+  kernels.maxPool2d(g, x.storage, y, argmax);
+  return record(new Tensor<['N', 'C', 'H', 'W']>(y, [N, C, Ho, Wo]), [x], (dy) => kernels.maxPool2dBackward(g, dy, argmax, x.gradOf()));
 }
 
 export function globalAvgPool(x: Tensor<any>): Tensor<['N', 'C']> {

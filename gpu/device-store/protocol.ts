@@ -10,6 +10,7 @@
 import type { ConvGeometry } from '../../core/kernels/conv.ts';
 import type { RowShaderName } from './rows-wgsl.ts';
 import type { BinaryOp, LoopNest } from '../../core/kernels/broadcast.ts';
+import type { PoolGeometry } from '../../core/kernels/pool.ts';
 
 export const STATE = 0;
 export const ERR_LENGTH = 1;
@@ -42,6 +43,8 @@ export type Command =
   | { op: 'bnNormalize'; ids: [number, number, number]; N: number; C: number; S: number }
   /** broadcast-wgsl.ts: ids a, b, y (forward) or a, b, dy, dx (backward, side given) */
   | { op: 'broadcast'; binary: BinaryOp; side: 'a' | 'b' | null; nest: LoopNest; ids: number[] }
+  /** pool-wgsl.ts: ids x, y, argmax (forward) or dy, argmax, dx (backward) */
+  | { op: 'maxPool'; backward: boolean; g: PoolGeometry; ids: [number, number, number] }
   /** a shader of rows-wgsl.ts: softmax, scalar unary ops, reductions */
   | { op: 'row'; name: RowShaderName; ids: number[]; n0: number; n1: number; n2: number; total: number; s: number }
   /** ids: x, dy, params [mean, invStd, scale], dx (0: none), sums [2C] */

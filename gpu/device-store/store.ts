@@ -13,12 +13,13 @@
  * reported by the next command or download, with the worker's message.
  *
  * Device buffers are freed when their storage is garbage-collected (FinalizationRegistry).
- * Kernels so far: the tiled GEMM (gpu/wgsl/), conv2d forward, dW and dX (im2col/col2im of
+ * Kernels: the tiled GEMM (gpu/wgsl/), conv2d forward, dW and dX (im2col/col2im of
  * conv-wgsl.ts and the batched GEMM), BatchNorm (batchnorm-wgsl.ts; its per-channel values cross
  * to the host, C floats at a time), bias gradients, relu, reluBackward, add, addInto
  * (elementwise-wgsl.ts), softmax, the scalar unary ops, sums over an axis and mean pooling
- * (rows-wgsl.ts), the broadcasting binary ops (broadcast-wgsl.ts); max-pooling
- * runs on the host with its operands moved there and back (core/backend.ts), correct but slow.
+ * (rows-wgsl.ts), the broadcasting binary ops (broadcast-wgsl.ts) and max-pooling (pool-wgsl.ts):
+ * every kernel of the registry. Adam is not a kernel yet: it runs on the host (parameters up,
+ * gradients down, each step).
  */
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { registerDeviceKernels } from '../../core/backend.ts';
@@ -52,7 +53,7 @@ export class WebGpuStore implements DeviceStore {
 
   describe(): string {
     return `webgpu on ${this.install.label}${this.install.software ? ', software Vulkan on the CPU' : ''} (device-resident tensors; ` +
-      'every kernel but max-pooling on the device)';
+      'every kernel on the device)';
   }
 
   allocate(n: number): DeviceBuffer {
@@ -188,6 +189,8 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     broadcastBinary: (op, nest, a, b, y) => store.send({ op: 'broadcast', binary: op, side: null, nest, ids: [id(a), id(b), id(y)] }),
     broadcastBinaryBackward: (op, side, nest, dy, a, b, dx) =>
       store.send({ op: 'broadcast', binary: op, side, nest, ids: [id(a), id(b), id(dy), id(dx)] }),
+    maxPool2d: (g, x, y, argmax) => store.send({ op: 'maxPool', backward: false, g, ids: [id(x), id(y), id(argmax)] }),
+    maxPool2dBackward: (g, dy, argmax, dx) => store.send({ op: 'maxPool', backward: true, g, ids: [id(dy), id(argmax), id(dx)] }),
     softmax: (rows, n, x, y) => row('softmax', [x, y], rows, n, 0, 0),
     softmaxBackward: (rows, n, y, dy, dx) => row('softmaxBackward', [y, dy, dx], rows, n, 0, 0),
     unary: (op, s, x, y) => row(op, [x, y], 0, 0, 0, y.length, s),

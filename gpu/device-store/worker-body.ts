@@ -13,6 +13,7 @@ import { convShader, geometryWords, type ConvShaderName } from './conv-wgsl.ts';
 import { batchNormShader, bnWords, type BatchNormShaderName } from './batchnorm-wgsl.ts';
 import { PER_ROW, rowShader, rowWords, type RowShaderName } from './rows-wgsl.ts';
 import { BROADCAST_BACKWARD, BROADCAST_FORWARD, nestWords } from './broadcast-wgsl.ts';
+import { MAX_POOL, MAX_POOL_BACKWARD, poolWords } from './pool-wgsl.ts';
 import type { BinaryOp, LoopNest } from '../../core/kernels/broadcast.ts';
 import { isDirect, type ConvGeometry } from '../../core/kernels/conv.ts';
 
@@ -244,6 +245,13 @@ try {
       case 'broadcast': {
         // one invocation per value of what is written: y, or the gradient dx
         broadcast(c.binary, c.side, c.nest, c.ids.map(bufferOf), sizes.get(c.ids[c.ids.length - 1])!);
+        return;
+      }
+      case 'maxPool': {
+        // one invocation per output (forward) or per value of x (backward, gathered)
+        const total = c.backward ? c.g.planes * c.g.H * c.g.W : c.g.planes * c.g.Ho * c.g.Wo;
+        dispatch(c.backward ? 'maxPool backward' : 'maxPool', () => (c.backward ? MAX_POOL_BACKWARD : MAX_POOL),
+          Math.ceil(total / WORKGROUP), (gx) => poolWords(c.g, total, gx), c.ids.map(bufferOf));
         return;
       }
       case 'row':

@@ -33,7 +33,7 @@ describe('wasm max-pool equals the cpu kernel, bit for bit', () => {
       }
       const n = planes * g.Ho * g.Wo;
       const y = alloc('float32', n) as Float32Array, yRef = y.slice();
-      const am = new Int32Array(n), amRef = new Int32Array(n);
+      const am = new Float32Array(n), amRef = new Float32Array(n);
       kernels.maxPool2d(g, x, y, am);
       cpuPool.maxPool2d(g, x, yRef, amRef);
       expect(y, JSON.stringify(g)).toEqual(yRef);

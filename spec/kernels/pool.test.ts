@@ -2,7 +2,7 @@
  * The max-pooling kernels of every backend at the real shapes of the models (the stem's 3x3/2 pool
  * with padding 1 of the tiny model and of ResNet-50) and an odd one (non-square window and stride,
  * rows not a multiple of anything), float32, against the definition: y is the window maximum,
- * argmax the first maximal position in row-major window order (values are quantised, so windows
+ * argmax the first maximal position (within its plane) in row-major window order (values are quantised, so windows
  * hold ties), and the backward sends dy to the argmax. Every backend must give them exactly.
  */
 import { expect, it } from 'vitest';
@@ -30,12 +30,12 @@ describeEachBackend('max-pooling kernels at the real shapes, exactly', () => {
       const x = alloc('float32', g.planes * g.H * g.W) as Float32Array;
       for (let i = 0; i < x.length; i++) x[i] = Math.round(rng.normal() * 3) / 4;
       const outs = g.planes * g.Ho * g.Wo;
-      const y = alloc('float32', outs) as Float32Array, argmax = new Int32Array(outs);
+      const y = alloc('float32', outs) as Float32Array, argmax = alloc('float32', outs) as Float32Array;
       kernels.maxPool2d(g, x, y, argmax);
       const dy = alloc('float32', outs) as Float32Array;
       for (let o = 0; o < outs; o++) dy[o] = rng.normal();
       const dx = alloc('float32', x.length) as Float32Array;
-      kernels.maxPool2dBackward(dy, argmax, dx);
+      kernels.maxPool2dBackward(g, dy, argmax, dx);
 
       const wantDx = new Float64Array(x.length);
       let wrong = 0;
@@ -50,7 +50,7 @@ describeEachBackend('max-pooling kernels at the real shapes, exactly', () => {
                 const k = (q * g.H + yy) * g.W + xx;
                 if (at < 0 || x[k] > best) { best = x[k]; at = k; }
               }
-            if (y[o] !== best || argmax[o] !== at) wrong++;
+            if (y[o] !== best || argmax[o] !== at - q * g.H * g.W) wrong++;
             wantDx[at] += dy[o];
           }
       expect(wrong, `${name}: outputs whose maximum or argmax differ`).toBe(0);
