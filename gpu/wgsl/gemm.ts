@@ -174,7 +174,7 @@ export class WgslGemm {
     this.encode({
       M: g.M, N: g.N, K: g.K, nSum: g.sumBatch ? batch : 1, zCount: g.sumBatch ? 1 : batch, lda: g.lda, ldb: g.ldb, aOff: g.aOff, bOff: g.bOff,
       strideA: g.strideA ?? 0, strideB: g.strideB ?? 0, strideC: g.strideC ?? 0,
-      alpha: g.alpha, beta: g.beta, useBeta: g.beta !== 0, betaFromOut: true, transA: g.transA, transB: g.transB, cOff: g.cOff, ldc: g.ldc,
+      alpha: g.alpha, beta: g.beta, useBeta: g.beta !== 0, betaFromOut: g.beta !== 0, transA: g.transA, transB: g.transB, cOff: g.cOff, ldc: g.ldc,
     }, g.A, g.A.size, g.B, g.B.size, null, 0, g.C, g.C.size);
   }
 
