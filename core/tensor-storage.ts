@@ -15,7 +15,7 @@
  * Every transfer is counted in `transfers` (one home for "what crossed between host and device"),
  * so a test can bound what a training step moves. Float64 storage never goes to a device.
  */
-import { allocUnzeroed, dtypeOf, type DType, type Storage } from './tensor.ts';
+import { allocUnzeroed, dtypeOf, inRecyclingScope, releaseAtScopeEnd, type DType, type Storage } from './tensor.ts';
 
 /** A device's buffer of float32 values (its owner is the store that allocated it). */
 export interface DeviceBuffer {
@@ -31,6 +31,8 @@ export interface DeviceStore {
   download(src: DeviceBuffer, dst: Float32Array): void;
   /** Sets every value of `dst` to 0 (on the device: nothing crosses). */
   clear(dst: DeviceBuffer): void;
+  /** Frees `b` (a tensor of a recycling scope that has ended); without it, the garbage collector's business. */
+  release?(b: DeviceBuffer): void;
 }
 
 /** Bytes and transfers between host and devices since the last `resetTransfers()`. */
@@ -60,6 +62,8 @@ export class TensorStorage {
   /** Whether each copy holds the current values (at least one does, once anything was written). */
   private hostCurrent: boolean;
   private deviceCurrent = false;
+  /** Made inside a recycling scope: its device buffer goes back when the scope ends, as its host memory does. */
+  private readonly scoped = inRecyclingScope();
 
   /** Storage of `host`'s values, or with no values yet (for a kernel's output: memory is taken where the kernel writes). */
   constructor(host: Storage);
@@ -142,6 +146,10 @@ export class TensorStorage {
   private deviceFor(store: DeviceStore): DeviceBuffer {
     this.checkStore(store);
     this.store = store;
-    return (this.device ??= store.allocate(this.length));
+    if (!this.device) {
+      const device = (this.device = store.allocate(this.length));
+      if (this.scoped && store.release) releaseAtScopeEnd(() => store.release!(device));
+    }
+    return this.device;
   }
 }

@@ -103,16 +103,32 @@ function dropPool(): void {
   pool = new Map();
 }
 
+/** Device buffers of the scope's tensors, freed when it ends (core/tensor-storage.ts). */
+let scopeReleases: (() => void)[] = [];
+
+/** Whether a recycling scope is running (what is allocated now is taken back at its end). */
+export function inRecyclingScope(): boolean {
+  return scope !== null;
+}
+
+/** Runs `release` when the current recycling scope ends (it must be inside one). */
+export function releaseAtScopeEnd(release: () => void): void {
+  scopeReleases.push(release);
+}
+
 /** Runs `fn`, then takes back every buffer it allocated (see above); nested scopes join the outer one. */
 export function recycling<T>(fn: () => T): T {
   if (scope || recyclingMode === 'off') return fn();
   const mine: Storage[] = (scope = []);
+  const releases: (() => void)[] = (scopeReleases = []);
   let result: T;
   try {
     result = fn();
   } finally {
     scope = null;
+    scopeReleases = [];
   }
+  for (const release of releases) release();
   dropPool();
   for (const s of mine) {
     if (recyclingMode === 'poison') {

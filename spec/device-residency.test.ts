@@ -13,7 +13,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernels, useBackend } from '../core/backend.ts';
 import { TensorStorage, resetTransfers, transfers } from '../core/tensor-storage.ts';
-import { registerDeviceSim, simStore } from './device-sim.ts';
+import { SimBuffer, registerDeviceSim, simStore } from './device-sim.ts';
+import { recycling } from '../core/tensor.ts';
 import { threeTrainingSteps } from './backbone-steps.ts';
 import { checkChainStaysOnDevice, checkStepTransfers } from './device-checks.ts';
 
@@ -73,6 +74,29 @@ describe('ops on the simulated device', () => {
   afterAll(() => useBackend('cpu'));
 
   it('a chain of device kernels keeps its intermediates on the device', checkChainStaysOnDevice);
+
+  it('a recycling scope gives back the device buffers of the tensors made in it, not of those made before', () => {
+    const released: SimBuffer[] = [];
+    const release = simStore.release!;
+    simStore.release = (b) => { released.push(b as SimBuffer); release(b); };
+    try {
+      const w = new TensorStorage(f32(1, 2, 3)); // made outside: a parameter
+      const kept = recycling(() => {
+        const y = new TensorStorage('float32', 3);
+        kernels.relu(w, y);
+        return Array.from(y.read());
+      });
+      expect(kept).toEqual([1, 2, 3]);
+      expect(released).toHaveLength(1);
+      expect(released[0].values.every(Number.isNaN)).toBe(true);
+      expect(Array.from(w.read())).toEqual([1, 2, 3]);
+      resetTransfers();
+      w.readOn(simStore);
+      expect(transfers.uploads).toBe(0); // w's device copy is still current
+    } finally {
+      simStore.release = release;
+    }
+  });
 
   it('a host array given to a device kernel travels there and, if written, back', () => {
     const y = new Float32Array(4).fill(1);

@@ -23,6 +23,8 @@ export const simStore: DeviceStore = {
   upload: (src, dst) => (dst as SimBuffer).values.set(src),
   download: (src, dst) => dst.set((src as SimBuffer).values),
   clear: (dst) => (dst as SimBuffer).values.fill(0),
+  // a released buffer is poisoned: a tensor used after its recycling scope ended reads NaN
+  release: (b) => (b as SimBuffer).values.fill(Number.NaN),
 };
 
 /** Registers `device-sim` with the cpu kernels `names` (default: all of them) running on its buffers. */

@@ -66,6 +66,11 @@ export class WebGpuStore implements DeviceStore {
     return b;
   }
 
+  /** A recycling scope's tensor's buffer, freed when the scope ends (core/tensor.ts). */
+  release(b: DeviceBuffer): void {
+    this.free(b);
+  }
+
   /** Frees a buffer now (after the commands already posted that use it). */
   free(b: DeviceBuffer): void {
     this.freeOnCollect.unregister(b);

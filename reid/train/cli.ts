@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
-import { PROFILES, assertResumable, configDifferences, mergeConfig, type ProfileName, type TrainConfig } from './config.ts';
+import { BACKENDS, PROFILES, assertResumable, configDifferences, mergeConfig, type ProfileName, type TrainConfig } from './config.ts';
 import { readCheckpoint } from './checkpoint.ts';
 import { runTraining, evaluateModel } from './loop.ts';
 import { prepareRunFolder } from './run-folder.ts';
@@ -41,7 +41,7 @@ const program = newCommand('npm run train --', 'Unsupervised person re-ID with M
   .option('--overwrite', 'replace the run files of a used --out folder (config.json, metrics.jsonl, last/best.safetensors, the PNGs)')
   .option('--epochs <n>', 'number of epochs', integer('--epochs', 1))
   .option('--seed <n>', 'seed of every random choice (init, sampling, augmentation)', integer('--seed', 0))
-  .addOption(new Option('--backend <name>', 'compute backend: wasm (WebAssembly SIMD, the default), cpu (plain TypeScript reference), gpu (gpu.js webgpu), webasm or gpujs-cpu (gpu.js modes)').choices(['wasm', 'cpu', 'gpu', 'webasm', 'gpujs-cpu']))
+  .addOption(new Option('--backend <name>', 'compute backend: wasm (WebAssembly SIMD, the default), cpu (plain TypeScript reference), gpu (gpu.js webgpu), webasm or gpujs-cpu (gpu.js modes), webgpu (device-resident, experimental)').choices(BACKENDS))
   .option('--pla', 'enable pixel-level attention (eq. 3)')
   .option('--no-pla', 'disable pixel-level attention')
   .option('--hla', 'enable head-level attention (BoTNet MHSA)')

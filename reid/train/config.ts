@@ -5,6 +5,10 @@
 
 import { DEFAULT_SYNTHETIC, checkSyntheticOptions, type SyntheticOptions } from '../data/synthetic.ts';
 
+/** `--backend` (reid/train/backend.ts selects them): wasm (default), cpu, gpu.js's three modes, the device-resident webgpu. */
+export const BACKENDS = ['wasm', 'cpu', 'gpu', 'webasm', 'gpujs-cpu', 'webgpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
 export type ProfileName = 'cpu' | 'paper' | 'cluster-contrast';
 export type DatasetName = 'synthetic' | 'market1501' | 'dukemtmc' | 'msmt17' | 'personx' | 'folder';
 
@@ -25,7 +29,7 @@ export interface TrainConfig {
   synthetic: Partial<SyntheticOptions>;
   out: string;
   seed: number;
-  backend: 'wasm' | 'cpu' | 'gpu' | 'webasm' | 'gpujs-cpu';
+  backend: BackendName;
   // --- model ---
   /** 'resnet50' (torchvision layout), or the CPU-sized variants of the same layout: 'small' (width 16), 'tiny' (width 8). */
   arch: 'resnet50' | 'small' | 'tiny';
@@ -201,7 +205,7 @@ const CHECKS: Record<Exclude<keyof TrainConfig, 'mla' | 'synthetic'>, Check> = {
   dataDir: path,
   out: path,
   seed: int(0),
-  backend: oneOf('wasm', 'cpu', 'gpu', 'webasm', 'gpujs-cpu'),
+  backend: oneOf(...BACKENDS),
   arch: oneOf('resnet50', 'small', 'tiny'),
   height: int(1),
   width: int(1),
