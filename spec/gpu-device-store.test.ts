@@ -37,6 +37,16 @@ import type { ConvGeometry } from '../core/kernels/conv.ts';
 
 let store: WebGpuStore;
 
+/** fn's result with the webgpu backend active, then the cpu backend again. */
+function onWebGpu<T>(fn: () => T): T {
+  useBackend('webgpu');
+  try {
+    return fn();
+  } finally {
+    useBackend('cpu');
+  }
+}
+
 beforeAll(async () => {
   store = await startWebGpuStore(process.env.MLA_GPU_HARDWARE === '1' ? 'never' : 'always');
   registerWebGpuBackend(store);
@@ -153,13 +163,7 @@ describe('webgpu device store', () => {
         return { y, dw, dx, db };
       };
       const truth = run(true), size = run(true, true);
-      useBackend('webgpu');
-      let dev;
-      try {
-        dev = run(false);
-      } finally {
-        useBackend('cpu');
-      }
+      const dev = onWebGpu(() => run(false));
       const terms = { y: g.C * g.kh * g.kw + 1, dw: g.N * P + 1, dx: g.O * g.kh * g.kw + 1, db: g.N * P + 1 };
       for (const k of ['y', 'dw', 'dx', 'db'] as const) {
         let bad = 0;
@@ -192,13 +196,7 @@ describe('webgpu device store', () => {
       };
       for (const training of [true, false]) {
         const truth = run(true, training);
-        useBackend('webgpu');
-        let dev;
-        try {
-          dev = run(false, training);
-        } finally {
-          useBackend('cpu');
-        }
+        const dev = onWebGpu(() => run(false, training));
         for (const k of Object.keys(truth) as (keyof typeof truth)[]) {
           expect(worst(dev[k], truth[k]), `${k} of [${N}, ${C}, ${S}]${training ? '' : ', eval'}`).toBeLessThan(1e-5);
         }
@@ -241,13 +239,7 @@ describe('webgpu device store', () => {
     }]);
     for (const [what, run] of cases) {
       const truth = run(kernels, true).map((a) => Float32Array.from(a));
-      useBackend('webgpu');
-      let got;
-      try {
-        got = run(kernels, false).map((a) => Float32Array.from(a));
-      } finally {
-        useBackend('cpu');
-      }
+      const got = onWebGpu(() => run(kernels, false).map((a) => Float32Array.from(a)));
       got.forEach((g, i) => expect(worst(g, truth[i]), `${what}, output ${i}`).toBeLessThan(1e-5));
     }
   });
@@ -268,13 +260,7 @@ describe('webgpu device store', () => {
           return [y.storage.read(), a.grad!, b.grad!].map((v) => Float32Array.from(v));
         };
         const want = run();
-        useBackend('webgpu');
-        let got;
-        try {
-          got = run();
-        } finally {
-          useBackend('cpu');
-        }
+        const got = onWebGpu(() => run());
         got.forEach((g, i) => expect(worst(g, want[i]), `${op} [${sa}] [${sb}], ${['y', 'da', 'db'][i]}`).toBeLessThan(1e-6));
       }
     }
@@ -296,25 +282,12 @@ describe('webgpu device store', () => {
         return [y, argmax, dx];
       };
       const want = run();
-      useBackend('webgpu');
-      let got;
-      try {
-        got = run();
-      } finally {
-        useBackend('cpu');
-      }
+      const got = onWebGpu(() => run());
       got.forEach((v, i) => expect(v, `${['y', 'argmax', 'dx'][i]} of ${JSON.stringify(g)}`).toEqual(want[i]));
     }
   });
 
-  it('a chain of device kernels keeps its intermediates on the device', () => {
-    useBackend('webgpu');
-    try {
-      checkChainStaysOnDevice();
-    } finally {
-      useBackend('cpu');
-    }
-  });
+  it('a chain of device kernels keeps its intermediates on the device', () => onWebGpu(checkChainStaysOnDevice));
 
   it('three training steps of the MLA backbone equal the cpu backend within float32 rounding', () => {
     // as spec/kernels/backbone-backends.test.ts: the float64 cpu run is the truth, and the device run may be
