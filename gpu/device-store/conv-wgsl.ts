@@ -12,6 +12,7 @@
  * travels in one uniform block (GEOMETRY_WORDS words, order of GEOMETRY).
  */
 import type { ConvGeometry } from '../../core/kernels/conv.ts';
+import { storageBindings } from './elementwise-wgsl.ts';
 
 export const GEOMETRY = ['N', 'C', 'H', 'W', 'O', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'Ho', 'Wo', 'total', 'gx', 'n0'] as const;
 export const GEOMETRY_WORDS = GEOMETRY.length;
@@ -26,7 +27,7 @@ export type ConvShaderName = 'im2col' | 'col2imAdd' | 'channelFill' | 'biasGradi
 
 const header = (operands: [string, 'read' | 'read_write'][]) => `struct G { ${GEOMETRY.map((k) => `${k}: u32`).join(', ')} }
 @group(0) @binding(0) var<uniform> g: G;
-${operands.map(([name, access], j) => `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<f32>;`).join('\n')}
+${storageBindings(operands)}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
   let t = (w.y * g.gx + w.x) * 256u + l;

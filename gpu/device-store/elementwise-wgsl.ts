@@ -10,6 +10,11 @@ import type { DeviceKernelName } from './protocol.ts';
 
 export const WORKGROUP = 256;
 
+/** The storage operands of a shader, bound from 1 in argument order (binding 0 is the parameter block the worker's dispatch writes). */
+export function storageBindings(operands: [string, 'read' | 'read_write'][]): string {
+  return operands.map(([name, access], j) => `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<f32>;`).join('\n');
+}
+
 /** Per kernel: its storage operands in argument order ('read' or 'read_write'), and the line that computes value i. */
 const KERNELS: Record<DeviceKernelName, { operands: [string, 'read' | 'read_write'][]; body: string }> = {
   // y = x > 0 ? x : 0 (NaN and −0 give 0)
@@ -29,10 +34,9 @@ export function writes(kernel: DeviceKernelName): boolean[] {
 
 export function elementwiseShader(kernel: DeviceKernelName): string {
   const k = KERNELS[kernel];
-  const bindings = k.operands.map(([name, access], j) => `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<f32>;`);
   return `struct Params { n: u32, gx: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-${bindings.join('\n')}
+${storageBindings(k.operands)}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
   let i = (w.y * p.gx + w.x) * ${WORKGROUP}u + l;

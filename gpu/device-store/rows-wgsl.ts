@@ -11,6 +11,8 @@
  *   sumAxisBackward  dx[o, k, i] += dy[o, i]: one invocation per dx value
  *   meanPool         rows n0 of n1: one invocation per row; meanPoolBackward dx[r, p] += dy[r] / n1
  */
+import { storageBindings } from './elementwise-wgsl.ts';
+
 export const ROW_WORDS = 8;
 
 export type RowShaderName = 'softmax' | 'softmaxBackward' | 'sigmoid' | 'sigmoidBackward' | 'addScalar' | 'addScalarBackward' |
@@ -89,7 +91,7 @@ export function rowShader(name: RowShaderName): string {
   const k = SHADERS[name];
   const head = `struct U { n0: u32, n1: u32, n2: u32, gx: u32, total: u32, s: f32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<uniform> u: U;
-${k.operands.map(([n, a], j) => `@group(0) @binding(${j + 1}) var<storage, ${a}> ${n}: array<f32>;`).join('\n')}`;
+${storageBindings(k.operands)}`;
   if (PER_ROW.has(name)) {
     return `${head}
 var<workgroup> part: array<f32, 256>;

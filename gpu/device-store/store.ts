@@ -25,7 +25,7 @@ import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { registerDeviceKernels } from '../../core/backend.ts';
 import { countTransfer, type DeviceBuffer, type DeviceStore } from '../../core/tensor-storage.ts';
 import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
-import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName, type GemmShape } from './protocol.ts';
+import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
 import type { RowShaderName } from './rows-wgsl.ts';
 
 /** Longest a download may wait before the store gives up with an error. */
@@ -129,11 +129,6 @@ export class WebGpuStore implements DeviceStore {
     this.post(c);
   }
 
-  /** The tiled WGSL GEMM (gpu/wgsl/) on device buffers: C = alpha op(A) op(B) + beta C. */
-  gemm(A: DeviceBuffer, B: DeviceBuffer, C: DeviceBuffer, shape: GemmShape): void {
-    this.post({ op: 'gemm', ids: [A, B, C].map((b) => (b as WebGpuBuffer).id) as [number, number, number], shape });
-  }
-
   async close(): Promise<void> {
     this.closed = true;
     await this.worker.terminate();
@@ -186,7 +181,7 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     add: (a, b, y) => store.run('add', [a, b, y], y.length),
     addInto: (y, x) => store.run('addInto', [y, x], y.length),
     gemm: (transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc) =>
-      store.gemm(A, B, C, { transA, transB, M, N, K, alpha, aOff, lda, bOff, ldb, beta, cOff, ldc }),
+      store.send({ op: 'gemm', ids: [id(A), id(B), id(C)], shape: { transA, transB, M, N, K, alpha, aOff, lda, bOff, ldb, beta, cOff, ldc } }),
     conv2d: (g, x, w, b, y) => store.send({ op: 'conv2d', ids: [id(x), id(w), b ? id(b) : 0, id(y)], g }),
     conv2dBackpropFilter: (g, x, dy, dw) => store.send({ op: 'conv2dBackpropFilter', ids: [id(x), id(dy), id(dw)], g }),
     conv2dBackpropInput: (g, w, dy, dx) => store.send({ op: 'conv2dBackpropInput', ids: [id(w), id(dy), id(dx)], g }),
