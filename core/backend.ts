@@ -16,7 +16,10 @@ import type { Float } from './gemm.ts';
 import * as cpuConv from './kernels/conv.ts';
 import type { ConvGeometry } from './kernels/conv.ts';
 import * as cpuBatchNorm from './kernels/batchnorm.ts';
-import type { BatchNormLayout } from './kernels/batchnorm.ts';
+import type { BatchNormLayout, BatchNormStep } from './kernels/batchnorm.ts';
+import * as cpuAdam from './kernels/adam.ts';
+import * as cpuL2 from './kernels/l2norm.ts';
+import type { AdamStep } from './kernels/adam.ts';
 import * as cpuElementwise from './kernels/elementwise.ts';
 import * as cpuPool from './kernels/pool.ts';
 import * as cpuSoftmax from './kernels/softmax.ts';
@@ -26,7 +29,7 @@ import * as cpuUnary from './kernels/unary.ts';
 import * as cpuReduce from './kernels/reduce.ts';
 import type { UnaryOp } from './kernels/unary.ts';
 import type { PoolGeometry } from './kernels/pool.ts';
-import { setStorageProvider, type StorageProvider } from './tensor.ts';
+import { setStorageProvider, type DType, type StorageProvider } from './tensor.ts';
 import { TensorStorage, type DeviceBuffer, type DeviceStore } from './tensor-storage.ts';
 
 /** Row-major C = alpha op(A) op(B) + beta C, op(A) [M, K], op(B) [K, N]; see core/gemm.ts. */
@@ -46,12 +49,15 @@ export interface Kernels {
   /** dx [N, C, H, W] += d(loss)/dx given dy. */
   conv2dBackpropInput: (g: ConvGeometry, w: Buf, dy: Buf, dx: Buf) => void;
   /** Per channel of x [N, C, S]: mean[c] and biased variance[c]; see core/kernels/batchnorm.ts. */
-  batchNormStatistics: (l: BatchNormLayout, x: Buf, mean: Float64Array, variance: Float64Array) => void;
+  batchNormStatistics: (l: BatchNormLayout, x: Buf, mean: Buf, variance: Buf) => void;
+  /** Running statistics (training) or mean/variance from them (eval), then invStd, scale and shift [C]. */
+  batchNormScaleShift: (C: number, step: BatchNormStep, gamma: Buf, beta: Buf, runningMean: Buf, runningVar: Buf,
+    mean: Buf, variance: Buf, invStd: Buf, scale: Buf, shift: Buf) => void;
   /** y [N, C, S] = x · scale[c] + shift[c]; y is overwritten. */
-  batchNormNormalize: (l: BatchNormLayout, x: Buf, scale: Float64Array, shift: Float64Array, y: Buf) => void;
-  /** sums [2C] = (Σ dy, Σ dy x̂) per channel; dx (if given) += BatchNorm's input gradient. */
-  batchNormBackward: (l: BatchNormLayout, x: Buf, dy: Buf, mean: Float64Array, invStd: Float64Array,
-    scale: Float64Array, training: boolean, dx: Buf | null, sums: Float64Array) => void;
+  batchNormNormalize: (l: BatchNormLayout, x: Buf, scale: Buf, shift: Buf, y: Buf) => void;
+  /** dβ += Σ dy, dγ += Σ dy x̂ per channel; dx += BatchNorm's input gradient (each if given). */
+  batchNormBackward: (l: BatchNormLayout, x: Buf, dy: Buf, mean: Buf, invStd: Buf,
+    scale: Buf, training: boolean, dx: Buf | null, dGamma: Buf | null, dBeta: Buf | null) => void;
   /** y = max(x, 0) (x > 0 ? x : 0); y is overwritten. */
   relu: (x: Buf, y: Buf) => void;
   /** dx += dy · [x > 0]. */
@@ -86,6 +92,12 @@ export interface Kernels {
   meanPool: (rows: number, P: number, x: Buf, y: Buf) => void;
   /** dx [rows, P] += dy [rows] / P. */
   meanPoolBackward: (rows: number, P: number, dy: Buf, dx: Buf) => void;
+  /** y [rows, D] = each row of x over max(its L2 norm, eps); norms [rows] the norms; both overwritten. */
+  l2Normalize: (rows: number, D: number, eps: number, x: Buf, y: Buf, norms: Buf) => void;
+  /** dx [rows, D] += the gradient of l2Normalize given y, the norms and dy. */
+  l2NormalizeBackward: (rows: number, D: number, eps: number, y: Buf, norms: Buf, dy: Buf, dx: Buf) => void;
+  /** One Adam step of a parameter θ [n] with gradient g and moments m, v (core/kernels/adam.ts). */
+  adamUpdate: (n: number, step: AdamStep, theta: Buf, grad: Buf, m: Buf, v: Buf) => void;
 }
 export type KernelName = keyof Kernels;
 
@@ -107,9 +119,10 @@ export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<numb
   conv2d: { 1: 'in', 2: 'in', 3: 'in', 4: 'out' },
   conv2dBackpropFilter: { 1: 'in', 2: 'in', 3: 'acc' },
   conv2dBackpropInput: { 1: 'in', 2: 'in', 3: 'acc' },
-  batchNormStatistics: { 1: 'in' },
-  batchNormNormalize: { 1: 'in', 4: 'out' },
-  batchNormBackward: { 1: 'in', 2: 'in', 7: 'acc' },
+  batchNormStatistics: { 1: 'in', 2: 'out', 3: 'out' },
+  batchNormScaleShift: { 2: 'in', 3: 'in', 4: 'acc', 5: 'acc', 6: 'acc', 7: 'acc', 8: 'out', 9: 'out', 10: 'out' },
+  batchNormNormalize: { 1: 'in', 2: 'in', 3: 'in', 4: 'out' },
+  batchNormBackward: { 1: 'in', 2: 'in', 3: 'in', 4: 'in', 5: 'in', 7: 'acc', 8: 'acc', 9: 'acc' },
   relu: { 0: 'in', 1: 'out' },
   reluBackward: { 0: 'in', 1: 'in', 2: 'acc' },
   add: { 0: 'in', 1: 'in', 2: 'out' },
@@ -127,6 +140,9 @@ export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<numb
   sumAxisBackward: { 3: 'in', 4: 'acc' },
   meanPool: { 2: 'in', 3: 'out' },
   meanPoolBackward: { 2: 'in', 3: 'acc' },
+  l2Normalize: { 3: 'in', 4: 'out', 5: 'out' },
+  l2NormalizeBackward: { 3: 'in', 4: 'in', 5: 'in', 6: 'acc' },
+  adamUpdate: { 2: 'acc', 3: 'in', 4: 'acc', 5: 'acc' },
 };
 
 type Is<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -244,7 +260,7 @@ export function registerDeviceKernels(backend: string, store: DeviceStore, set: 
 }
 
 const { conv2d, conv2dBackpropFilter, conv2dBackpropInput } = cpuConv;
-const { batchNormStatistics, batchNormNormalize, batchNormBackward } = cpuBatchNorm;
+const { batchNormStatistics, batchNormScaleShift, batchNormNormalize, batchNormBackward } = cpuBatchNorm;
 const { relu, reluBackward, add, addInto, biasGradient } = cpuElementwise;
 const { maxPool2d, maxPool2dBackward } = cpuPool;
 const { softmax, softmaxBackward } = cpuSoftmax;
@@ -252,9 +268,10 @@ const { broadcastBinary, broadcastBinaryBackward } = cpuBroadcast;
 const { unary, unaryBackward } = cpuUnary;
 const { sumAxis, sumAxisBackward, meanPool, meanPoolBackward } = cpuReduce;
 registerKernels('cpu', {
-  gemm: gemmParallel, conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
-  batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward, biasGradient, softmax, softmaxBackward,
+  gemm: gemmParallel, conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormScaleShift,
+  batchNormNormalize, batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward, biasGradient, softmax, softmaxBackward,
   broadcastBinary, broadcastBinaryBackward, unary, unaryBackward, sumAxis, sumAxisBackward, meanPool, meanPoolBackward,
+  l2Normalize: cpuL2.l2Normalize, l2NormalizeBackward: cpuL2.l2NormalizeBackward, adamUpdate: cpuAdam.adamUpdate,
 });
 
 const storages = new Map<string, StorageProvider>();
@@ -286,6 +303,22 @@ export function useBackend(backend: string, description = backend): void {
 /** The active backend's name ('cpu', 'wasm', ...). */
 export function backendName(): string {
   return active.name;
+}
+
+let stateOverride: DType | null = null;
+
+/**
+ * The dtype of per-channel and optimizer state (BatchNorm's statistics, scale and shift; Adam's
+ * moments) of float32 tensors: float64 on a host backend (every number of the README was made so),
+ * float32 on a device backend (a GPU has no fast float64, and float64 state would cross to the host).
+ */
+export function stateDtype(): DType {
+  return stateOverride ?? (deviceBackends.has(active.name) ? 'float32' : 'float64');
+}
+
+/** Overrides stateDtype (null: the backend's own), e.g. to run the cpu reference in a device's precision. */
+export function setStateDtype(dtype: DType | null): void {
+  stateOverride = dtype;
 }
 
 /** The line printed at start-up: the backend and what runs where. */

@@ -42,8 +42,8 @@ export function resetTransfers(): void {
   transfers.uploads = transfers.uploadBytes = transfers.downloads = transfers.downloadBytes = 0;
 }
 
-/** Counts a move of n float32 values (for a device backend's own moves of small values outside any tensor). */
-export function countTransfer(direction: 'up' | 'down', n: number): void {
+/** Counts a move of n float32 values. */
+function countTransfer(direction: 'up' | 'down', n: number): void {
   if (direction === 'up') {
     transfers.uploads++;
     transfers.uploadBytes += 4 * n;

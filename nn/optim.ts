@@ -5,8 +5,13 @@
  *   θ ← θ − lr · (m / (1 − β1^t)) / (√(v / (1 − β2^t)) + eps)
  * and StepLR: lr = base_lr · γ^⌊epoch / step_size⌋.
  * Parameters without a gradient this step are left alone (as PyTorch skips p.grad is None).
+ * The update is the active backend's `adamUpdate` kernel (core/kernels/adam.ts), so a device backend
+ * keeps parameters, gradients and moments on the device; the moments are in the backend's state
+ * precision (core/backend.ts stateDtype: float64 on the host backends, float32 on a device).
  */
-import { Tensor, type Storage } from '../core/tensor.ts';
+import { Tensor } from '../core/tensor.ts';
+import { TensorStorage } from '../core/tensor-storage.ts';
+import { kernels, stateDtype } from '../core/backend.ts';
 
 export interface AdamOptions {
   lr: number;
@@ -22,8 +27,8 @@ export class Adam {
   readonly weightDecay: number;
   /** Per-parameter step count and moments, by parameter index. */
   step: number[];
-  expAvg: Storage[];
-  expAvgSq: Storage[];
+  expAvg: TensorStorage[];
+  expAvgSq: TensorStorage[];
 
   constructor(readonly params: Tensor[], opts: AdamOptions) {
     this.lr = opts.lr;
@@ -31,30 +36,21 @@ export class Adam {
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
     this.step = params.map(() => 0);
-    this.expAvg = params.map((p) => new Float64Array(p.size));
-    this.expAvgSq = params.map((p) => new Float64Array(p.size));
+    // moments never written read as zeros, on the device too, without crossing
+    const dtype = (p: Tensor) => (p.dtype === 'float64' ? 'float64' : stateDtype());
+    this.expAvg = params.map((p) => new TensorStorage(dtype(p), p.size));
+    this.expAvgSq = params.map((p) => new TensorStorage(dtype(p), p.size));
   }
 
   /** One update of every parameter that has a gradient. */
   update(): void {
-    const [b1, b2] = this.betas;
+    const [beta1, beta2] = this.betas;
     this.params.forEach((p, i) => {
-      const g = p.grad;
+      const g = p.gradStorage;
       if (!g || !p.requiresGrad) return;
       const t = ++this.step[i];
-      const m = this.expAvg[i];
-      const v = this.expAvgSq[i];
-      const bc1 = 1 - b1 ** t;
-      const bc2 = Math.sqrt(1 - b2 ** t);
-      const stepSize = this.lr / bc1;
-      const theta = p.data;
-      const wd = this.weightDecay;
-      for (let j = 0; j < theta.length; j++) {
-        const gj = g[j] + wd * theta[j];
-        m[j] = b1 * m[j] + (1 - b1) * gj;
-        v[j] = b2 * v[j] + (1 - b2) * gj * gj;
-        theta[j] -= stepSize * m[j] / (Math.sqrt(v[j]) / bc2 + this.eps);
-      }
+      const step = { beta1, beta2, eps: this.eps, weightDecay: this.weightDecay, stepSize: this.lr / (1 - beta1 ** t), bc2: Math.sqrt(1 - beta2 ** t) };
+      kernels.adamUpdate(p.size, step, p.storage, g, this.expAvg[i], this.expAvgSq[i]);
     });
   }
 

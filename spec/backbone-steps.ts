@@ -10,7 +10,11 @@ import { backward } from '../core/autograd.ts';
 import { RESNET_CPU_TINY, ReIDBackbone, backboneOptions, trainableParameters } from '../nn/backbone.ts';
 import { Adam } from '../nn/optim.ts';
 
-export interface StepsRun { embedding: Float32Array; grads: Map<string, Float32Array>; params: Map<string, Float32Array> }
+export interface StepsRun {
+  embedding: Float32Array; grads: Map<string, Float32Array>; params: Map<string, Float32Array>;
+  /** Values the steps start from on the host: the model's state (parameters and running statistics), the input, the three backward seeds. */
+  hostValues: number;
+}
 
 export const STEPS_LR = 1e-3;
 
@@ -27,7 +31,7 @@ export function threeTrainingSteps(batch: number, dtype: 'float32' | 'float64' =
     return f;
   };
   const f = step();
-  const grads = new Map(model.namedParameters().filter(([, p]) => p.grad).map(([n, p]) => [n, Float32Array.from(p.grad!)]));
+  const grads = new Map(model.namedParameters().filter(([, p]) => p.gradStorage).map(([n, p]) => [n, Float32Array.from(p.gradStorage!.read())]));
   const opt = new Adam(trainableParameters(model), { lr: STEPS_LR, weightDecay: 5e-4 });
   opt.update();
   for (let i = 0; i < 2; i++) {
@@ -36,7 +40,8 @@ export function threeTrainingSteps(batch: number, dtype: 'float32' | 'float64' =
     opt.update();
   }
   const params = new Map(model.namedParameters().map(([n, p]) => [n, Float32Array.from(p.data)]));
-  return { embedding: Float32Array.from(f.data), grads, params };
+  const state = [...model.stateDict().values()].reduce((n, t) => n + t.size, 0);
+  return { embedding: Float32Array.from(f.data), grads, params, hostValues: state + x.size + 3 * seed.length };
 }
 
 /** max|a − b| / max|b|. */

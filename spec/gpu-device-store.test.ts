@@ -9,10 +9,10 @@
  *   place, every transpose case, K up to 2304, within float32 rounding of the float64 reference;
  * - conv2d forward, dW, dX and the bias gradient (im2col / col2im and the batched GEMM on the device)
  *   at the tiny model's conv shapes, within float32 rounding;
- * - BatchNorm's statistics, normalisation and backward (a workgroup per channel) within float32
- *   rounding of the float64 definitions;
- * - softmax, the scalar unary ops, sums over an axis and mean pooling, forward and backward, within
- *   float32 rounding;
+ * - BatchNorm's statistics, running statistics, scale and shift, normalisation and backward (a
+ *   workgroup per channel), and Adam, within float32 rounding of the float64 definitions;
+ * - softmax, row L2 normalisation, the scalar unary ops, sums over an axis and mean pooling, forward
+ *   and backward, within float32 rounding;
  * - the broadcasting binary ops and both gradients (gathered per gradient value) at the attention
  *   shapes, within float32 rounding;
  * - max-pooling and its backward (gathered per input value) equal the cpu kernels exactly;
@@ -173,26 +173,31 @@ describe('webgpu device store', () => {
     }
   });
 
-  it('BatchNorm statistics, normalisation and backward (training and eval) within float32 rounding', () => {
+  it('BatchNorm statistics, running statistics, scale and shift, normalisation and backward (training and eval) within float32 rounding', () => {
     // the device sums a channel's n values in 256 strided float32 shares and a tree of 8 levels, so
     // each sum is within about (n/256 + 8) ulps: at n = 8192 a relative 1e-5 holds with room
     const rng = new Rng(13);
     for (const [N, C, S] of [[4, 16, 2048], [32, 64, 32], [32, 256, 1]]) {
       const l = { N, C, S };
       const x = random(N * C * S, rng), dy = random(N * C * S, rng), dx0 = random(N * C * S, rng);
+      const gamma = random(C, rng), beta = random(C, rng), running = random(2 * C, rng).map(Math.abs);
       const run = (f64: boolean, training: boolean) => {
         const cast = (a: Float32Array) => (f64 ? Float64Array.from(a) : a.slice());
-        const mean = new Float64Array(C), variance = new Float64Array(C);
-        kernels.batchNormStatistics(l, cast(x), mean, variance);
-        const invStd = mean.map((_, c) => 1 / Math.sqrt(variance[c] + 1e-5));
-        const scale = invStd.map((v, c) => v * (1 + c / C)), shift = mean.map((m, c) => c / C - m * scale[c]);
+        const perChannel = () => (f64 ? new Float64Array(C) : new Float32Array(C));
+        const [mean, variance, invStd, scale, shift] = Array.from({ length: 5 }, perChannel);
+        const runningMean = cast(running.subarray(0, C)), runningVar = cast(running.subarray(C));
+        if (training) kernels.batchNormStatistics(l, cast(x), mean, variance);
+        kernels.batchNormScaleShift(C, { training, momentum: 0.1, eps: 1e-5, n: N * S }, cast(gamma), cast(beta), runningMean, runningVar,
+          mean, variance, invStd, scale, shift);
         const y = f64 ? new Float64Array(x.length) : new Float32Array(x.length);
         kernels.batchNormNormalize(l, cast(x), scale, shift, y);
-        const dx = cast(dx0), sums = new Float64Array(2 * C);
-        kernels.batchNormBackward(l, cast(x), cast(dy), mean, invStd, scale, training, dx, sums);
-        const onlySums = new Float64Array(2 * C);
-        kernels.batchNormBackward(l, cast(x), cast(dy), mean, invStd, scale, training, null, onlySums);
-        return { mean: Float32Array.from(mean), variance: Float32Array.from(variance), y: Float32Array.from(y), dx: Float32Array.from(dx), sums: Float32Array.from(sums), onlySums: Float32Array.from(onlySums) };
+        const dx = cast(dx0), dGamma = cast(gamma), dBeta = cast(beta);
+        kernels.batchNormBackward(l, cast(x), cast(dy), mean, invStd, scale, training, dx, dGamma, dBeta);
+        const onlyGamma = perChannel();
+        kernels.batchNormBackward(l, cast(x), cast(dy), mean, invStd, scale, training, null, onlyGamma, null);
+        const f = (a: Float32Array | Float64Array) => Float32Array.from(a);
+        return { mean: f(mean), variance: f(variance), runningMean: f(runningMean), runningVar: f(runningVar), invStd: f(invStd),
+          scale: f(scale), shift: f(shift), y: f(y), dx: f(dx), dGamma: f(dGamma), dBeta: f(dBeta), onlyGamma: f(onlyGamma) };
       };
       for (const training of [true, false]) {
         const truth = run(true, training);
@@ -204,7 +209,26 @@ describe('webgpu device store', () => {
     }
   });
 
-  it('softmax, the scalar unary ops, sums over an axis and mean pooling within float32 rounding', () => {
+  it('Adam within float32 rounding of its float64 definition, at a layer4 conv\'s size', () => {
+    // each value is a handful of float32 operations on float32 moments: a relative 1e-5 of the
+    // largest value holds with room, over three steps
+    const rng = new Rng(19);
+    const n = 256 * 256 * 9 + 5;
+    // parameters of the size of a step (3 · lr), so that the update, not θ's own rounding, is what is compared
+    const theta0 = random(n, rng).map((v) => v * 1e-3), grads = [random(n, rng), random(n, rng), random(n, rng)];
+    const run = (f64: boolean) => {
+      const cast = (a: Float32Array) => (f64 ? Float64Array.from(a) : a.slice());
+      const theta = cast(theta0), m = f64 ? new Float64Array(n) : new Float32Array(n), v = f64 ? new Float64Array(n) : new Float32Array(n);
+      grads.forEach((g, t) => kernels.adamUpdate(n, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4,
+        stepSize: 1e-3 / (1 - 0.9 ** (t + 1)), bc2: Math.sqrt(1 - 0.999 ** (t + 1)) }, theta, cast(g), m, v));
+      return { theta: Float32Array.from(theta), m: Float32Array.from(m), v: Float32Array.from(v) };
+    };
+    const truth = run(true);
+    const dev = onWebGpu(() => run(false));
+    for (const k of ['theta', 'm', 'v'] as const) expect(worst(dev[k], truth[k]), k).toBeLessThan(1e-5);
+  });
+
+  it('softmax, row L2 normalisation, the scalar unary ops, sums over an axis and mean pooling within float32 rounding', () => {
     // each value is one float32 operation or a float32 sum of at most n/256 + 8 terms (tree) or n1
     // terms (sumAxis, meanPool); WGSL's exp is within 3 + 2|x| ulps: a relative 1e-5 holds with room
     const rng = new Rng(17);
@@ -218,6 +242,13 @@ describe('webgpu device store', () => {
         k.softmax(rows, n, cast(x, f64), y);
         k.softmaxBackward(rows, n, y, cast(dy, f64), dx);
         return [y, dx];
+      }]);
+      cases.push([`l2Normalize ${rows}x${n}, row 0 zeros`, (k, f64) => {
+        const y = out(rows * n, f64), norms = out(rows, f64), dx = cast(dx0, f64), xz = cast(x, f64).fill(0, 0, n);
+        k.l2Normalize(rows, n, 1e-12, xz, y, norms);
+        k.l2NormalizeBackward(rows, n, 1e-12, y, norms, cast(dy, f64), dx);
+        // the clamped row's gradient is dy / 1e-12: compared apart from the others, whose scale it would swamp
+        return [y, norms, dx.subarray(n), dx.subarray(0, n)];
       }]);
     }
     const n = 70000, x = random(n, rng), dy = random(n, rng), dx0 = random(n, rng);
@@ -299,7 +330,7 @@ describe('webgpu device store', () => {
       resetTransfers();
       const dev = threeTrainingSteps(2);
       expect(transfers.uploads).toBeGreaterThan(0);
-      checkStepTransfers('webgpu', cpu.params);
+      checkStepTransfers('webgpu', dev);
       const within = (what: string, got: Float32Array, want: Float32Array, f32: Float32Array) =>
         expect(worst(got, want), `${what}: webgpu ${worst(got, want)}, cpu float32 ${worst(f32, want)}`).toBeLessThanOrEqual(10 * worst(f32, want) + 1e-6);
       within('embedding', dev.embedding, truth.embedding, cpu.embedding);

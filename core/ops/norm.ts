@@ -8,15 +8,15 @@
  *   eval:      μ, σ² are the running statistics.
  *   backward (training): dx = (γ/√(σ²+eps)) (dy − mean(dy) − x̂ mean(dy x̂)),
  *                        dγ = Σ dy x̂,  dβ = Σ dy.
- *   The loops over x are the active backend's kernels (core/kernels/batchnorm.ts); the per-channel
- *   arithmetic (running statistics, scale and shift) stays here, in float64.
+ *   Every step is a kernel of the active backend (core/kernels/batchnorm.ts), the per-channel
+ *   arithmetic (running statistics, scale and shift) too, so a device backend keeps it all on the device.
  *
  * l2Normalize: y = x / max(‖x‖₂, eps) row-wise; dx = (g − y (y·g)) / ‖x‖ (or g/eps when clamped).
  */
-import { Tensor, allocUnzeroed, ShapeError, type Axes } from '../tensor.ts';
+import { Tensor, ShapeError, type Axes } from '../tensor.ts';
 import { TensorStorage } from '../tensor-storage.ts';
 import { record } from '../autograd.ts';
-import { kernels } from '../backend.ts';
+import { kernels, stateDtype } from '../backend.ts';
 
 export interface BatchNormAttrs {
   training: boolean;
@@ -33,67 +33,26 @@ export function batchNorm<A extends Axes>(x: Tensor<A>, gamma: Tensor, beta: Ten
   }
   const layout = { N, C, S: x.size / (N * C) };
   const n = N * layout.S;
-  const mean = new Float64Array(C);
-  const variance = new Float64Array(C);
-  if (attrs.training) {
-    if (n < 2) throw new ShapeError(`${where}: training needs more than one value per channel, input is [${x.shape}]`);
-    kernels.batchNormStatistics(layout, x.storage, mean, variance);
-    const m = attrs.momentum;
-    for (let c = 0; c < C; c++) {
-      runningMean.data[c] = (1 - m) * runningMean.data[c] + m * mean[c];
-      runningVar.data[c] = (1 - m) * runningVar.data[c] + m * variance[c] * n / (n - 1);
-    }
-  } else {
-    mean.set(runningMean.data);
-    variance.set(runningVar.data);
-  }
-  const invStd = new Float64Array(C);
-  const scale = new Float64Array(C);
-  const shift = new Float64Array(C);
-  for (let c = 0; c < C; c++) {
-    invStd[c] = 1 / Math.sqrt(variance[c] + attrs.eps);
-    scale[c] = gamma.data[c] * invStd[c];
-    shift[c] = beta.data[c] - mean[c] * scale[c];
-  }
+  if (attrs.training && n < 2) throw new ShapeError(`${where}: training needs more than one value per channel, input is [${x.shape}]`);
+  // per-channel values in the backend's state precision (float64 on the host, float32 on a device)
+  const dtype = x.dtype === 'float64' ? 'float64' : stateDtype();
+  const [mean, variance, invStd, scale, shift] = Array.from({ length: 5 }, () => new TensorStorage(dtype, C));
+  if (attrs.training) kernels.batchNormStatistics(layout, x.storage, mean, variance);
+  kernels.batchNormScaleShift(C, { ...attrs, n }, gamma.storage, beta.storage, runningMean.storage, runningVar.storage,
+    mean, variance, invStd, scale, shift);
   const y = new TensorStorage(x.dtype, x.size);
   kernels.batchNormNormalize(layout, x.storage, scale, shift, y);
   return record(new Tensor<A>(y, x.shape), [x, gamma, beta], (dy) => {
-    const sums = new Float64Array(2 * C);
-    kernels.batchNormBackward(layout, x.storage, dy, mean, invStd, scale, attrs.training, x.requiresGrad ? x.gradOf() : null, sums);
-    const gBeta = beta.requiresGrad ? beta.gradBuffer() : null;
-    const gGamma = gamma.requiresGrad ? gamma.gradBuffer() : null;
-    for (let c = 0; c < C; c++) {
-      if (gBeta) gBeta[c] += sums[c];
-      if (gGamma) gGamma[c] += sums[C + c];
-    }
+    kernels.batchNormBackward(layout, x.storage, dy, mean, invStd, scale, attrs.training,
+      x.requiresGrad ? x.gradOf() : null, gamma.requiresGrad ? gamma.gradOf() : null, beta.requiresGrad ? beta.gradOf() : null);
   });
 }
 
 export function l2Normalize<A extends Axes>(x: Tensor<A>, eps = 1e-12): Tensor<A> {
   const D = x.shape[x.rank - 1];
   const rows = x.size / D;
-  const X = x.data;
-  const y = allocUnzeroed(x.dtype, x.size);
-  const norms = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let s = 0;
-    for (let j = 0; j < D; j++) s += X[r * D + j] ** 2;
-    norms[r] = Math.sqrt(s);
-    const d = Math.max(norms[r], eps);
-    for (let j = 0; j < D; j++) y[r * D + j] = X[r * D + j] / d;
-  }
-  return record(new Tensor<A>(y, x.shape), [x], (dy) => {
-    const g = dy.read();
-    const gx = x.gradBuffer();
-    for (let r = 0; r < rows; r++) {
-      const o = r * D;
-      if (norms[r] <= eps) {
-        for (let j = 0; j < D; j++) gx[o + j] += g[o + j] / eps;
-        continue;
-      }
-      let dot = 0;
-      for (let j = 0; j < D; j++) dot += y[o + j] * g[o + j];
-      for (let j = 0; j < D; j++) gx[o + j] += (g[o + j] - y[o + j] * dot) / norms[r];
-    }
-  });
+  const y = new TensorStorage(x.dtype, x.size);
+  const norms = new TensorStorage(x.dtype === 'float64' ? 'float64' : stateDtype(), rows);
+  kernels.l2Normalize(rows, D, eps, x.storage, y, norms);
+  return record(new Tensor<A>(y, x.shape), [x], (dy) => kernels.l2NormalizeBackward(rows, D, eps, y, norms, dy, x.gradOf()));
 }

@@ -15,14 +15,14 @@ function call(kernel: string, ...operands: (Float | null)[]) {
   return allF32(...operands) && operands[0]!.length >= MIN_LENGTH ? wasmCall(kernel) : null;
 }
 
-/** Address of a copy of a float64 array. */
-function putF64(w: WasmExports, arena: Arena, a: Float64Array): number {
+/** Address of a float64 copy of per-channel values. */
+function putF64(w: WasmExports, arena: Arena, a: Float): number {
   const at = arena.take(2 * a.length);
   new Float64Array(w.memory.buffer as ArrayBuffer, at, a.length).set(a);
   return at;
 }
 
-function getF64(w: WasmExports, at: number, dst: Float64Array): void {
+function getF64(w: WasmExports, at: number, dst: Float): void {
   dst.set(new Float64Array(w.memory.buffer as ArrayBuffer, at, dst.length));
 }
 
@@ -46,15 +46,19 @@ export const batchNormNormalize: HostKernels['batchNormNormalize'] = (l, x, scal
   c.arena.get(yp, 1, y.length, 0, y as Float32Array, 0);
 };
 
-export const batchNormBackward: HostKernels['batchNormBackward'] = (l, x, dy, mean, invStd, scale, training, dx, sums) => {
+export const batchNormBackward: HostKernels['batchNormBackward'] = (l, x, dy, mean, invStd, scale, training, dx, dGamma, dBeta) => {
   const c = call('batchNormBackward', x, dy, dx);
-  if (!c) return cpu.batchNormBackward(l, x, dy, mean, invStd, scale, training, dx, sums);
+  if (!c) return cpu.batchNormBackward(l, x, dy, mean, invStd, scale, training, dx, dGamma, dBeta);
   const n = x.length;
   const xp = c.arena.put(x as Float32Array, 0, n), gp = c.arena.put(dy as Float32Array, 0, n);
   const dp = dx ? c.arena.put(dx as Float32Array, 0, n) : 0;
   const mp = putF64(c.w, c.arena, mean), ip = putF64(c.w, c.arena, invStd), sp = putF64(c.w, c.arena, scale);
   const sums2 = c.arena.take(4 * l.C);
   c.w.batchNormBackward(xp, gp, l.N, l.C, l.S, 0, l.C, mp, ip, sp, +training, dp, sums2);
-  getF64(c.w, sums2, sums);
+  const sums = new Float64Array(c.w.memory.buffer as ArrayBuffer, sums2, 2 * l.C);
+  for (let k = 0; k < l.C; k++) {
+    if (dBeta) dBeta[k] += sums[k];
+    if (dGamma) dGamma[k] += sums[l.C + k];
+  }
   if (dx) c.arena.get(dp, 1, n, 0, dx as Float32Array, 0);
 };

@@ -7,6 +7,7 @@
  * GPU flush them).
  */
 import type { DeviceKernelName } from './protocol.ts';
+import type { AdamStep } from '../../core/kernels/adam.ts';
 
 export const WORKGROUP = 256;
 
@@ -44,4 +45,32 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32
   ${k.body}
 }
 `;
+}
+
+/**
+ * Adam (the cpu definition: core/kernels/adam.ts), one invocation per value; operands θ, g, m, v.
+ * 1 − β1 and 1 − β2 come computed in float64 (1 − f32(0.999) is 1.3e-5 off in float32).
+ */
+export const ADAM = `struct A { n: u32, gx: u32, beta1: f32, beta2: f32, oneMinusBeta1: f32, oneMinusBeta2: f32,
+  eps: f32, weightDecay: f32, stepSize: f32, bc2: f32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<uniform> a: A;
+${storageBindings([['theta', 'read_write'], ['grad', 'read'], ['m', 'read_write'], ['v', 'read_write']])}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
+  let i = (w.y * a.gx + w.x) * ${WORKGROUP}u + l;
+  if (i >= a.n) { return; }
+  let g = grad[i] + a.weightDecay * theta[i];
+  let mi = a.beta1 * m[i] + a.oneMinusBeta1 * g;
+  let vi = a.beta2 * v[i] + a.oneMinusBeta2 * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  theta[i] = theta[i] - a.stepSize * mi / (sqrt(vi) / a.bc2 + a.eps);
+}
+`;
+
+/** ADAM's parameter block. */
+export function adamWords(n: number, gx: number, s: AdamStep): Uint32Array<ArrayBuffer> {
+  const words = Uint32Array.of(n, gx, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  new Float32Array(words.buffer).set([s.beta1, s.beta2, 1 - s.beta1, 1 - s.beta2, s.eps, s.weightDecay, s.stepSize, s.bc2], 2);
+  return words;
 }

@@ -11,6 +11,7 @@ import type { ConvGeometry } from '../../core/kernels/conv.ts';
 import type { RowShaderName } from './rows-wgsl.ts';
 import type { BinaryOp, LoopNest } from '../../core/kernels/broadcast.ts';
 import type { PoolGeometry } from '../../core/kernels/pool.ts';
+import type { AdamStep } from '../../core/kernels/adam.ts';
 
 export const STATE = 0;
 export const ERR_LENGTH = 1;
@@ -37,18 +38,22 @@ export type Command =
   | { op: 'conv2dBackpropInput'; ids: [number, number, number]; g: ConvGeometry }
   /** ids: dy, db */
   | { op: 'biasGradient'; ids: [number, number]; N: number; O: number; P: number }
-  /** BatchNorm (batchnorm-wgsl.ts) on x [N, C, S]; ids: x, stats [2C] */
-  | { op: 'bnStatistics'; ids: [number, number]; N: number; C: number; S: number }
-  /** ids: x, params [scale, shift], y */
-  | { op: 'bnNormalize'; ids: [number, number, number]; N: number; C: number; S: number }
+  /** BatchNorm (batchnorm-wgsl.ts) on x [N, C, S]; ids: x, mean, variance */
+  | { op: 'bnStatistics'; ids: [number, number, number]; N: number; C: number; S: number }
+  /** ids: gamma, beta, runningMean, runningVar, mean, variance, invStd, scale, shift; n values per channel */
+  | { op: 'bnScaleShift'; ids: number[]; C: number; n: number; training: boolean; momentum: number; eps: number }
+  /** ids: x, scale, shift, y */
+  | { op: 'bnNormalize'; ids: [number, number, number, number]; N: number; C: number; S: number }
   /** broadcast-wgsl.ts: ids a, b, y (forward) or a, b, dy, dx (backward, side given) */
   | { op: 'broadcast'; binary: BinaryOp; side: 'a' | 'b' | null; nest: LoopNest; ids: number[] }
   /** pool-wgsl.ts: ids x, y, argmax (forward) or dy, argmax, dx (backward) */
   | { op: 'maxPool'; backward: boolean; g: PoolGeometry; ids: [number, number, number] }
   /** a shader of rows-wgsl.ts: softmax, scalar unary ops, reductions */
   | { op: 'row'; name: RowShaderName; ids: number[]; n0: number; n1: number; n2: number; total: number; s: number }
-  /** ids: x, dy, params [mean, invStd, scale], dx (0: none), sums [2C] */
-  | { op: 'bnBackward'; ids: [number, number, number, number, number]; N: number; C: number; S: number; training: boolean };
+  /** ids: x, dy, mean, invStd, scale, then dx, dGamma, dBeta (each 0: none) */
+  | { op: 'bnBackward'; ids: number[]; N: number; C: number; S: number; training: boolean }
+  /** Adam (elementwise-wgsl.ts ADAM); ids: theta, grad, m, v */
+  | { op: 'adam'; ids: [number, number, number, number]; n: number; step: AdamStep };
 
 /** The registry's GEMM (core/backend.ts) less its operands: C = alpha op(A) op(B) + beta C. */
 export interface GemmShape {

@@ -10,16 +10,18 @@
  *   sumAxis          [n0, n1, n2] → [n0, n2]: one invocation per output, k in order
  *   sumAxisBackward  dx[o, k, i] += dy[o, i]: one invocation per dx value
  *   meanPool         rows n0 of n1: one invocation per row; meanPoolBackward dx[r, p] += dy[r] / n1
+ *   l2Normalize      rows n0 of n1, eps s: one workgroup per row, Σ x² by tree; norm[r] = √Σ, y = x / max(norm, s)
+ *   l2NormalizeBackward  one workgroup per row, Σ y dy by tree; dx += (dy − y Σ y dy) / norm (dy / s where clamped)
  */
 import { storageBindings } from './elementwise-wgsl.ts';
 
 export const ROW_WORDS = 8;
 
 export type RowShaderName = 'softmax' | 'softmaxBackward' | 'sigmoid' | 'sigmoidBackward' | 'addScalar' | 'addScalarBackward' |
-  'mulScalar' | 'mulScalarBackward' | 'sumAxis' | 'sumAxisBackward' | 'meanPool' | 'meanPoolBackward';
+  'mulScalar' | 'mulScalarBackward' | 'sumAxis' | 'sumAxisBackward' | 'meanPool' | 'meanPoolBackward' | 'l2Normalize' | 'l2NormalizeBackward';
 
 /** Shaders that run one workgroup per row (the others: one invocation per value). */
-export const PER_ROW: ReadonlySet<RowShaderName> = new Set(['softmax', 'softmaxBackward']);
+export const PER_ROW: ReadonlySet<RowShaderName> = new Set(['softmax', 'softmaxBackward', 'l2Normalize', 'l2NormalizeBackward']);
 
 export function rowWords(n0: number, n1: number, n2: number, total: number, gx: number, s = 0): ArrayBuffer {
   const words = new ArrayBuffer(4 * ROW_WORDS);
@@ -85,6 +87,35 @@ const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: strin
   y[t] = s / f32(u.n1);`,
   },
   meanPoolBackward: { operands: [['dy', 'read'], ['dx', 'read_write']], body: 'dx[t] = dx[t] + dy[t / u.n1] / f32(u.n1);' },
+  l2Normalize: {
+    operands: [['x', 'read'], ['y', 'read_write'], ['norms', 'read_write']],
+    body: `
+  let o = r * u.n1;
+  var s = 0.0;
+  for (var j = l; j < u.n1; j = j + 256u) { s = s + x[o + j] * x[o + j]; }
+  part[l] = s;
+  workgroupBarrier();
+  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = part[l] + part[l + h]; } workgroupBarrier(); }
+  let norm = sqrt(part[0]);
+  if (l == 0u) { norms[r] = norm; }
+  let d = max(norm, u.s);
+  for (var j = l; j < u.n1; j = j + 256u) { y[o + j] = x[o + j] / d; }`,
+  },
+  l2NormalizeBackward: {
+    operands: [['y', 'read'], ['norms', 'read'], ['dy', 'read'], ['dx', 'read_write']],
+    body: `
+  let o = r * u.n1;
+  var s = 0.0;
+  for (var j = l; j < u.n1; j = j + 256u) { s = s + y[o + j] * dy[o + j]; }
+  part[l] = s;
+  workgroupBarrier();
+  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = part[l] + part[l + h]; } workgroupBarrier(); }
+  let dot = part[0];
+  let norm = norms[r];
+  for (var j = l; j < u.n1; j = j + 256u) {
+    if (norm <= u.s) { dx[o + j] = dx[o + j] + dy[o + j] / u.s; } else { dx[o + j] = dx[o + j] + (dy[o + j] - y[o + j] * dot) / norm; }
+  }`,
+  },
 };
 
 export function rowShader(name: RowShaderName): string {

@@ -14,16 +14,15 @@
  *
  * Device buffers are freed when their storage is garbage-collected (FinalizationRegistry).
  * Kernels: the tiled GEMM (gpu/wgsl/), conv2d forward, dW and dX (im2col/col2im of
- * conv-wgsl.ts and the batched GEMM), BatchNorm (batchnorm-wgsl.ts; its per-channel values cross
- * to the host, C floats at a time), bias gradients, relu, reluBackward, add, addInto
- * (elementwise-wgsl.ts), softmax, the scalar unary ops, sums over an axis and mean pooling
- * (rows-wgsl.ts), the broadcasting binary ops (broadcast-wgsl.ts) and max-pooling (pool-wgsl.ts):
- * every kernel of the registry. Adam is not a kernel yet: it runs on the host (parameters up,
- * gradients down, each step).
+ * conv-wgsl.ts and the batched GEMM), BatchNorm with its per-channel arithmetic (batchnorm-wgsl.ts),
+ * bias gradients, relu, reluBackward, add, addInto and Adam (elementwise-wgsl.ts), softmax, the
+ * scalar unary ops, sums over an axis, mean pooling and row L2 normalisation (rows-wgsl.ts), the broadcasting binary ops
+ * (broadcast-wgsl.ts) and max-pooling (pool-wgsl.ts): every kernel of the registry, so a training
+ * step of the backbone moves only its input up (and what the host reads down).
  */
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { registerDeviceKernels } from '../../core/backend.ts';
-import { countTransfer, type DeviceBuffer, type DeviceStore } from '../../core/tensor-storage.ts';
+import type { DeviceBuffer, DeviceStore } from '../../core/tensor-storage.ts';
 import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
 import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
 import type { RowShaderName } from './rows-wgsl.ts';
@@ -75,23 +74,6 @@ export class WebGpuStore implements DeviceStore {
   free(b: DeviceBuffer): void {
     this.freeOnCollect.unregister(b);
     this.post({ op: 'free', id: (b as WebGpuBuffer).id });
-  }
-
-  /** A device buffer holding `values` (small per-channel parameters); free() it after use. */
-  constant(values: ArrayLike<number>): DeviceBuffer {
-    const b = this.allocate(values.length);
-    this.upload(Float32Array.from(values), b);
-    countTransfer('up', values.length);
-    return b;
-  }
-
-  /** The values of a device buffer, read now (waits), then freed. */
-  take(b: DeviceBuffer): Float32Array {
-    const out = new Float32Array(b.length);
-    this.download(b, out);
-    countTransfer('down', b.length);
-    this.free(b);
-    return out;
   }
 
   upload(src: Float32Array, dst: DeviceBuffer): void {
@@ -199,24 +181,14 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     sumAxisBackward: (outer, n, inner, dy, dx) => row('sumAxisBackward', [dy, dx], outer, n, inner, outer * n * inner),
     meanPool: (rows, P, x, y) => row('meanPool', [x, y], rows, P, 0, rows),
     meanPoolBackward: (rows, P, dy, dx) => row('meanPoolBackward', [dy, dx], rows, P, 0, rows * P),
-    // BatchNorm's per-channel values are host float64 arrays (the op's arithmetic): they cross, its tensors do not
-    batchNormStatistics: ({ N, C, S }, x, mean, variance) => {
-      const stats = store.allocate(2 * C);
-      store.send({ op: 'bnStatistics', ids: [id(x), id(stats)], N, C, S });
-      const v = store.take(stats);
-      for (let c = 0; c < C; c++) { mean[c] = v[c]; variance[c] = v[C + c]; }
-    },
-    batchNormNormalize: ({ N, C, S }, x, scale, shift, y) => {
-      const params = store.constant([...scale, ...shift]);
-      store.send({ op: 'bnNormalize', ids: [id(x), id(params), id(y)], N, C, S });
-      store.free(params);
-    },
-    batchNormBackward: ({ N, C, S }, x, dy, mean, invStd, scale, training, dx, sums) => {
-      const params = store.constant([...mean, ...invStd, ...scale]);
-      const out = store.allocate(2 * C);
-      store.send({ op: 'bnBackward', ids: [id(x), id(dy), id(params), dx ? id(dx) : 0, id(out)], N, C, S, training });
-      store.free(params);
-      sums.set(store.take(out));
-    },
+    l2Normalize: (rows, D, eps, x, y, norms) => row('l2Normalize', [x, y, norms], rows, D, 0, 0, eps),
+    l2NormalizeBackward: (rows, D, eps, y, norms, dy, dx) => row('l2NormalizeBackward', [y, norms, dy, dx], rows, D, 0, 0, eps),
+    batchNormStatistics: ({ N, C, S }, x, mean, variance) => store.send({ op: 'bnStatistics', ids: [id(x), id(mean), id(variance)], N, C, S }),
+    batchNormScaleShift: (C, { training, momentum, eps, n }, ...perChannel) =>
+      store.send({ op: 'bnScaleShift', ids: perChannel.map(id), C, n, training, momentum, eps }),
+    batchNormNormalize: ({ N, C, S }, x, scale, shift, y) => store.send({ op: 'bnNormalize', ids: [id(x), id(scale), id(shift), id(y)], N, C, S }),
+    batchNormBackward: ({ N, C, S }, x, dy, mean, invStd, scale, training, dx, dGamma, dBeta) =>
+      store.send({ op: 'bnBackward', ids: [x, dy, mean, invStd, scale, dx, dGamma, dBeta].map((b) => (b ? id(b) : 0)), N, C, S, training }),
+    adamUpdate: (n, step, theta, grad, m, v) => store.send({ op: 'adam', ids: [id(theta), id(grad), id(m), id(v)], n, step }),
   });
 }

@@ -7,10 +7,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { installWebGpu, type SoftwareAdapterPolicy } from '../webgpu-setup.ts';
 import { DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
-import { WORKGROUP, elementwiseShader, writes } from './elementwise-wgsl.ts';
+import { ADAM, WORKGROUP, adamWords, elementwiseShader, writes } from './elementwise-wgsl.ts';
 import { WgslGemm } from '../wgsl/gemm.ts';
 import { convShader, geometryWords, type ConvShaderName } from './conv-wgsl.ts';
-import { batchNormShader, bnWords, type BatchNormShaderName } from './batchnorm-wgsl.ts';
+import { BN_DBETA, BN_DGAMMA, BN_DX, PER_CHANNEL_GROUP, batchNormShader, bnWords, type BatchNormShaderName } from './batchnorm-wgsl.ts';
 import { PER_ROW, rowShader, rowWords, type RowShaderName } from './rows-wgsl.ts';
 import { BROADCAST_BACKWARD, BROADCAST_FORWARD, nestWords } from './broadcast-wgsl.ts';
 import { MAX_POOL, MAX_POOL_BACKWARD, poolWords } from './pool-wgsl.ts';
@@ -170,13 +170,20 @@ try {
     dcols.destroy();
   }
 
-  const dummy = device.createBuffer({ size: 4, usage: USAGE_STORAGE });
+  /** Stand-ins for the outputs a kernel is not asked for (one each: two writable bindings may not share a buffer). */
+  const dummies = [0, 1, 2].map(() => device.createBuffer({ size: 4, usage: USAGE_STORAGE }));
 
-  /** One BatchNorm shader (batchnorm-wgsl.ts): a workgroup per channel, or (normalize) an invocation per value. */
-  function bnPass(name: BatchNormShaderName, N: number, C: number, S: number, operands: GPUBuffer[], training = false, hasDx = false): void {
-    const groups = name === 'bnNormalize' ? Math.ceil((N * C * S) / WORKGROUP) : C;
-    if (name !== 'bnNormalize' && C > maxGroups) throw new Error(`webgpu ${name}: ${C} channels are more than one dispatch row holds`);
-    dispatch(name, () => batchNormShader(name), groups, (gx) => bnWords(N, C, S, training, hasDx, gx), operands);
+  /**
+   * One BatchNorm shader (batchnorm-wgsl.ts): a workgroup per channel, or an invocation per value
+   * (`total` of them: N·C·S, or C for the per-channel passes).
+   */
+  function bnPass(name: BatchNormShaderName, N: number, C: number, S: number, operands: GPUBuffer[],
+    o: { training?: boolean; flags?: number; total?: number; momentum?: number; eps?: number } = {}): void {
+    const perChannel = PER_CHANNEL_GROUP.has(name);
+    const total = o.total ?? N * C * S;
+    if (perChannel && C > maxGroups) throw new Error(`webgpu ${name}: ${C} channels are more than one dispatch row holds`);
+    dispatch(name, () => batchNormShader(name), perChannel ? C : Math.ceil(total / WORKGROUP),
+      (gx) => bnWords(N, C, S, { ...o, gx, total }), operands);
   }
 
   /** A shader of rows-wgsl.ts: a workgroup per row (softmax) or an invocation per value. */
@@ -260,14 +267,26 @@ try {
       case 'bnStatistics':
         bnPass('bnStatistics', c.N, c.C, c.S, c.ids.map(bufferOf));
         return;
+      case 'bnScaleShift': {
+        const [gamma, beta, runningMean, runningVar, mean, variance, invStd, scale, shift] = c.ids.map(bufferOf);
+        const o = { training: c.training, momentum: c.momentum, eps: c.eps, total: c.C };
+        bnPass('bnRunning', c.n, c.C, 1, [runningMean, runningVar, mean, variance], o);
+        bnPass('bnScaleShift', c.n, c.C, 1, [gamma, beta, mean, variance, invStd, scale, shift], o);
+        return;
+      }
       case 'bnNormalize':
         bnPass('bnNormalize', c.N, c.C, c.S, c.ids.map(bufferOf));
         return;
       case 'bnBackward': {
-        const [x, dy, params, dx, sums] = c.ids;
-        bnPass('bnBackward', c.N, c.C, c.S, [bufferOf(x), bufferOf(dy), bufferOf(params), dx ? bufferOf(dx) : dummy, bufferOf(sums)], c.training, dx !== 0);
+        const outputs = c.ids.slice(5);
+        const flags = [BN_DX, BN_DGAMMA, BN_DBETA].reduce((f, bit, j) => (outputs[j] ? f | bit : f), 0);
+        bnPass('bnBackward', c.N, c.C, c.S, [...c.ids.slice(0, 5).map(bufferOf), ...outputs.map((id, j) => (id ? bufferOf(id) : dummies[j]))],
+          { training: c.training, flags });
         return;
       }
+      case 'adam':
+        dispatch('adam', () => ADAM, Math.ceil(c.n / WORKGROUP), (gx) => adamWords(c.n, gx, c.step), c.ids.map(bufferOf));
+        return;
       case 'biasGradient':
         convPass('biasGradient', { N: c.N, O: c.O, Ho: c.P, Wo: 1 } as ConvGeometry, c.O, c.ids.map(bufferOf));
         return;

@@ -101,8 +101,8 @@ export function saveCheckpoint(path: string, model: Module, optimizer: Adam, rng
   for (const [name, t] of model.stateDict()) tensors.push([`model.${name}`, asSt(t)]);
   const names = optimizerNames(optimizer, model);
   optimizer.params.forEach((p, i) => {
-    tensors.push([`optim.exp_avg.${names[i]}`, { dtype: 'F64', shape: [...p.shape], data: Float64Array.from(optimizer.expAvg[i]) }]);
-    tensors.push([`optim.exp_avg_sq.${names[i]}`, { dtype: 'F64', shape: [...p.shape], data: Float64Array.from(optimizer.expAvgSq[i]) }]);
+    tensors.push([`optim.exp_avg.${names[i]}`, { dtype: 'F64', shape: [...p.shape], data: Float64Array.from(optimizer.expAvg[i].read()) }]);
+    tensors.push([`optim.exp_avg_sq.${names[i]}`, { dtype: 'F64', shape: [...p.shape], data: Float64Array.from(optimizer.expAvgSq[i].read()) }]);
   });
   const body = encodeSafetensors(tensors, {});
   const meta: Record<string, string> = {
@@ -201,8 +201,8 @@ export function restoreOptimizer(optimizer: Adam, model: Module, saved: LoadedCh
     const m = saved.expAvg.get(n);
     const v = saved.expAvgSq.get(n);
     if (!m || !v || m.length !== optimizer.expAvg[i].length) throw new CheckpointError(path, `optimizer state for '${n}' is missing or has the wrong size`);
-    optimizer.expAvg[i].set(m);
-    optimizer.expAvgSq[i].set(v);
+    optimizer.expAvg[i].overwrite().set(m);
+    optimizer.expAvgSq[i].overwrite().set(v);
     optimizer.step[i] = saved.step[i];
   });
   optimizer.lr = saved.lr;

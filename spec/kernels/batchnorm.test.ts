@@ -81,11 +81,13 @@ describeEachBackend('BatchNorm kernels at the real shapes of the models', () => 
         }
         const count = N * l.S;
         const dx = dx0.slice();
-        const sums = new Float64Array(2 * C);
-        kernels.batchNormBackward(l, x, dy, want.mean, invStd, scale, training, dx, sums);
+        // dβ += Σ dy, dγ += Σ dy x̂ onto values already there
+        const dGamma0 = Float64Array.from({ length: C }, (_, c) => c / 7), dBeta0 = Float64Array.from({ length: C }, (_, c) => -c / 5);
+        const dGamma = dGamma0.slice(), dBeta = dBeta0.slice();
+        kernels.batchNormBackward(l, x, dy, want.mean, invStd, scale, training, dx, dGamma, dBeta);
         for (let c = 0; c < C; c++) {
-          expect(Math.abs(sums[c] - sumDy[c]), `${name}: Σ dy [${c}]`).toBeLessThan(1e-12 * bound[c]);
-          expect(Math.abs(sums[C + c] - sumDyXhat[c]), `${name}: Σ dy x̂ [${c}]`).toBeLessThan(1e-12 * bound[c]);
+          expect(Math.abs(dBeta[c] - dBeta0[c] - sumDy[c]), `${name}: Σ dy [${c}]`).toBeLessThan(1e-12 * (bound[c] + C));
+          expect(Math.abs(dGamma[c] - dGamma0[c] - sumDyXhat[c]), `${name}: Σ dy x̂ [${c}]`).toBeLessThan(1e-12 * (bound[c] + C));
         }
         let worst = 0;
         for (let i = 0; i < n; i++) {
@@ -97,9 +99,13 @@ describeEachBackend('BatchNorm kernels at the real shapes of the models', () => 
           worst = Math.max(worst, Math.abs(dx[i] - exact) / size);
         }
         expect(worst, `${name}: dx (training ${training}), worst error relative to the terms' size`).toBeLessThan(6e-7);
-        const onlySums = new Float64Array(2 * C);
-        kernels.batchNormBackward(l, x, dy, want.mean, invStd, scale, training, null, onlySums);
-        expect(onlySums).toEqual(sums);
+        const onlyGamma = dGamma0.slice(), onlyBeta = dBeta0.slice();
+        kernels.batchNormBackward(l, x, dy, want.mean, invStd, scale, training, null, onlyGamma, onlyBeta);
+        expect(onlyGamma).toEqual(dGamma);
+        expect(onlyBeta).toEqual(dBeta);
+        const dxOnly = dx0.slice();
+        kernels.batchNormBackward(l, x, dy, want.mean, invStd, scale, training, dxOnly, null, null);
+        expect(dxOnly).toEqual(dx);
       }
     });
   }

@@ -12,6 +12,7 @@
  *   batchNormReference    training (batch statistics, running stats moved) and eval (running stats)
  *   maxPool2dReference, avgPoolReference (global), gemReference, softmaxReference, l2NormalizeReference,
  *   bmmReference, broadcastReference, sumReference, permuteReference
+ *   adamReference         Adam with coupled weight decay, step by step as torch.optim.Adam defines it
  */
 
 export type Arr = ArrayLike<number>;
@@ -282,4 +283,24 @@ export function permuteReference(x: Arr, shape: readonly number[], order: readon
     y[f] = x[ravel(src, shape)];
   }
   return y;
+}
+
+/**
+ * Adam (torch.optim.Adam with weight_decay λ) over the gradients of steps 1, 2, …: g ← g + λ θ,
+ * m ← β1 m + (1 − β1) g, v ← β2 v + (1 − β2) g², θ ← θ − lr m̂ / (√v̂ + eps), m̂ = m / (1 − β1^t),
+ * v̂ = v / (1 − β2^t). Returns θ, m and v after the last step.
+ */
+export function adamReference(theta0: Arr, grads: Arr[], lr: number, beta1: number, beta2: number, eps: number, weightDecay: number):
+  { theta: Float64Array; m: Float64Array; v: Float64Array } {
+  const theta = Float64Array.from(theta0), m = new Float64Array(theta.length), v = new Float64Array(theta.length);
+  grads.forEach((grad, step) => {
+    const t = step + 1;
+    for (let i = 0; i < theta.length; i++) {
+      const g = grad[i] + weightDecay * theta[i];
+      m[i] = beta1 * m[i] + (1 - beta1) * g;
+      v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+      theta[i] -= lr * (m[i] / (1 - beta1 ** t)) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + eps);
+    }
+  });
+  return { theta, m, v };
 }
