@@ -73,7 +73,7 @@ export function clusterNce(f: Float, B: number, D: number, M: Float, K: number, 
 export function clusterNceLoss(f: Tensor, M: Float, K: number, targets: ArrayLike<number>, tau = 0.05): Tensor {
   const [B, D] = f.shape;
   if (f.rank !== 2) throw new Error(`clusterNce (eq. 1): features have shape [${f.shape}], expected [B, D]`);
-  const { loss, p } = forward(f.data, B, D, M, K, targets, tau);
+  const { loss, p } = forward(f.storage.read(), B, D, M, K, targets, tau);
   const out = Tensor.from([loss], [], f.dtype);
   return record(out, [f], (dy) => backwardInto(p, B, D, M, K, targets, tau, dy.read()[0], f.gradBuffer()));
 }

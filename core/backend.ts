@@ -96,6 +96,8 @@ export interface Kernels {
   l2Normalize: (rows: number, D: number, eps: number, x: Buf, y: Buf, norms: Buf) => void;
   /** dx [rows, D] += the gradient of l2Normalize given y, the norms and dy. */
   l2NormalizeBackward: (rows: number, D: number, eps: number, y: Buf, norms: Buf, dy: Buf, dx: Buf) => void;
+  /** flags[slot] = 1 if any of x [n] is NaN or ±∞, else 0. */
+  nonFinite: (n: number, x: Buf, flags: Buf, slot: number) => void;
   /** One Adam step of a parameter θ [n] with gradient g and moments m, v (core/kernels/adam.ts). */
   adamUpdate: (n: number, step: AdamStep, theta: Buf, grad: Buf, m: Buf, v: Buf) => void;
 }
@@ -142,6 +144,7 @@ export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<numb
   meanPoolBackward: { 2: 'in', 3: 'acc' },
   l2Normalize: { 3: 'in', 4: 'out', 5: 'out' },
   l2NormalizeBackward: { 3: 'in', 4: 'in', 5: 'in', 6: 'acc' },
+  nonFinite: { 1: 'in', 2: 'acc' },
   adamUpdate: { 2: 'acc', 3: 'in', 4: 'acc', 5: 'acc' },
 };
 
@@ -266,12 +269,12 @@ const { maxPool2d, maxPool2dBackward } = cpuPool;
 const { softmax, softmaxBackward } = cpuSoftmax;
 const { broadcastBinary, broadcastBinaryBackward } = cpuBroadcast;
 const { unary, unaryBackward } = cpuUnary;
-const { sumAxis, sumAxisBackward, meanPool, meanPoolBackward } = cpuReduce;
+const { sumAxis, sumAxisBackward, meanPool, meanPoolBackward, nonFinite } = cpuReduce;
 registerKernels('cpu', {
   gemm: gemmParallel, conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormScaleShift,
   batchNormNormalize, batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward, biasGradient, softmax, softmaxBackward,
   broadcastBinary, broadcastBinaryBackward, unary, unaryBackward, sumAxis, sumAxisBackward, meanPool, meanPoolBackward,
-  l2Normalize: cpuL2.l2Normalize, l2NormalizeBackward: cpuL2.l2NormalizeBackward, adamUpdate: cpuAdam.adamUpdate,
+  l2Normalize: cpuL2.l2Normalize, l2NormalizeBackward: cpuL2.l2NormalizeBackward, nonFinite, adamUpdate: cpuAdam.adamUpdate,
 });
 
 const storages = new Map<string, StorageProvider>();

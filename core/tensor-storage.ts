@@ -15,7 +15,7 @@
  * Every transfer is counted in `transfers` (one home for "what crossed between host and device"),
  * so a test can bound what a training step moves. Float64 storage never goes to a device.
  */
-import { allocUnzeroed, dtypeOf, inRecyclingScope, releaseAtScopeEnd, type DType, type Storage } from './tensor.ts';
+import { allocLasting, allocUnzeroed, dtypeOf, inRecyclingScope, releaseAtScopeEnd, type DType, type Storage } from './tensor.ts';
 
 /** A device's buffer of float32 values (its owner is the store that allocated it). */
 export interface DeviceBuffer {
@@ -89,7 +89,7 @@ export class TensorStorage {
 
   read(): Storage {
     if (!this.hostCurrent) {
-      const host = (this.host ??= allocUnzeroed(this.dtype, this.length));
+      const host = (this.host ??= this.allocHost());
       if (this.deviceCurrent) {
         this.store!.download(this.device!, host as Float32Array);
         countTransfer('down', this.length);
@@ -106,7 +106,7 @@ export class TensorStorage {
   }
 
   overwrite(): Storage {
-    this.host ??= allocUnzeroed(this.dtype, this.length);
+    this.host ??= this.allocHost();
     this.hostCurrent = true;
     this.deviceCurrent = false;
     return this.host;
@@ -136,6 +136,11 @@ export class TensorStorage {
     this.deviceCurrent = true;
     this.hostCurrent = false;
     return device;
+  }
+
+  /** Host memory: a recycling scope's if this storage was made in one, else memory that outlives the scope it is taken in. */
+  private allocHost(): Storage {
+    return (this.scoped ? allocUnzeroed : allocLasting)(this.dtype, this.length);
   }
 
   private checkStore(store: DeviceStore): void {

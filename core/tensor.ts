@@ -54,6 +54,17 @@ export function allocUnzeroed(dtype: DType, n: number): Storage {
   return takeRecycled(dtype, n) ?? tracked(freshStorage(dtype, n, false));
 }
 
+/** allocUnzeroed outside any recycling scope: memory of a tensor made outside one, taken lazily inside it (core/tensor-storage.ts). */
+export function allocLasting(dtype: DType, n: number): Storage {
+  const inner = scope;
+  scope = null;
+  try {
+    return allocUnzeroed(dtype, n);
+  } finally {
+    scope = inner;
+  }
+}
+
 function takeRecycled(dtype: DType, n: number): Storage | undefined {
   if (!scope || n < RECYCLE_FROM) return undefined;
   const s = pool.get(poolKey(dtype, n))?.pop();

@@ -8,7 +8,10 @@
  *   what the host reads comes down.
  * - Three training steps of the MLA backbone on the device give the cpu backend's numbers bit for
  *   bit (the device runs the cpu kernels, so every difference would be an operand moved wrongly),
- *   and the bytes that cross are bounded: parameters, gradients and the input, not activations.
+ *   and the bytes that cross are what the steps start from and what the test reads, nothing else.
+ * - The training loop's iteration (reid/train/step.ts: ClusterNCE, backward, Adam, the finiteness
+ *   checks, the memory update) equals the cpu backend's bit for bit, and moves per iteration only
+ *   the batch, the features and their gradient, the loss and one flag per parameter, twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernels, setStateDtype, useBackend } from '../core/backend.ts';
@@ -17,6 +20,12 @@ import { SimBuffer, registerDeviceSim, simStore } from './device-sim.ts';
 import { recycling } from '../core/tensor.ts';
 import { threeTrainingSteps } from './backbone-steps.ts';
 import { checkChainStaysOnDevice, checkStepTransfers } from './device-checks.ts';
+import { Rng } from '../core/random.ts';
+import { Tensor } from '../core/tensor.ts';
+import { RESNET_CPU_TINY, ReIDBackbone, backboneOptions, trainableParameters } from '../nn/backbone.ts';
+import { Adam } from '../nn/optim.ts';
+import { ClusterMemory } from '../cluster/memory.ts';
+import { trainingStep } from '../reid/train/step.ts';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 
@@ -121,5 +130,43 @@ describe('ops on the simulated device', () => {
     for (const [name, g] of cpu.grads) expect(Array.from(dev.grads.get(name)!), `d/d ${name}`).toEqual(Array.from(g));
     for (const [name, p] of cpu.params) expect(Array.from(dev.params.get(name)!), name).toEqual(Array.from(p));
     checkStepTransfers('device-sim', dev);
+  });
+
+  it('the training loop\'s iteration equals the cpu backend bit for bit and moves only the batch, features, their gradient, the loss and flags', () => {
+    const B = 8, K = 4;
+    const iterations = () => {
+      const model = new ReIDBackbone(backboneOptions(RESNET_CPU_TINY, { mla: { pla: true, hla: true, dla: true } }), { dtype: 'float32', rng: new Rng(5) });
+      model.train();
+      const named = model.namedParameters().filter(([, p]) => p.requiresGrad);
+      const optimizer = new Adam(trainableParameters(model), { lr: 1e-3, weightDecay: 5e-4 });
+      const rng = new Rng(6);
+      const D = model.featureDim;
+      const seed = Float32Array.from({ length: K * D }, () => rng.normal());
+      const memory = ClusterMemory.init(seed, K, D, [0, 1, 2, 3], K, { init: 'centroid', mode: 'hard', momentum: 0.1 });
+      const targets = Int32Array.from({ length: B }, (_, i) => i % K);
+      const batch = () => Tensor.from(Array.from({ length: B * 3 * 128 * 64 }, () => rng.normal()), [B, 3, 128, 64]);
+      const fail = (f: unknown) => new Error(`not finite: ${JSON.stringify(f)}`);
+      const losses = [recycling(() => trainingStep(model, optimizer, memory, 0.05, named, batch(), targets, fail))];
+      const x = batch();
+      resetTransfers(); // the second iteration: parameters and moments are on the device already
+      losses.push(recycling(() => trainingStep(model, optimizer, memory, 0.05, named, x, targets, fail)));
+      const moved = { ...transfers };
+      return { losses, moved, memory: Float32Array.from(memory.rows), params: named.map(([, p]) => Float32Array.from(p.storage.read())), named, D };
+    };
+    useBackend('cpu');
+    setStateDtype('float32');
+    const cpu = iterations();
+    setStateDtype(null);
+    useBackend('device-sim');
+    const dev = iterations();
+    expect(dev.losses).toEqual(cpu.losses);
+    expect(dev.memory).toEqual(cpu.memory);
+    dev.params.forEach((p, i) => expect(p, dev.named[i][0]).toEqual(cpu.params[i]));
+    const f = 4 * B * dev.D, mb = (b: number) => (b / 2 ** 20).toFixed(3);
+    console.log(`device-sim, one training iteration (tiny MLA, batch ${B}, 128x64): ${dev.moved.uploads} uploads (${mb(dev.moved.uploadBytes)} MiB), ` +
+      `${dev.moved.downloads} downloads (${mb(dev.moved.downloadBytes)} MiB); batch ${mb(4 * B * 3 * 128 * 64)} MiB, features ${mb(f)} MiB, ${dev.named.length} parameters`);
+    // up: the batch, the features' gradient (from ClusterNCE on the host); down: the features, the loss, two flags per parameter
+    expect(dev.moved.uploadBytes).toBeLessThanOrEqual(4 * B * 3 * 128 * 64 + f);
+    expect(dev.moved.downloadBytes).toBeLessThanOrEqual(f + 4 + 4 * 2 * dev.named.length);
   });
 });

@@ -12,7 +12,7 @@
  * - BatchNorm's statistics, running statistics, scale and shift, normalisation and backward (a
  *   workgroup per channel), and Adam, within float32 rounding of the float64 definitions;
  * - softmax, row L2 normalisation, the scalar unary ops, sums over an axis and mean pooling, forward
- *   and backward, within float32 rounding;
+ *   and backward, within float32 rounding; the finiteness flag exactly;
  * - the broadcasting binary ops and both gradients (gathered per gradient value) at the attention
  *   shapes, within float32 rounding;
  * - max-pooling and its backward (gathered per input value) equal the cpu kernels exactly;
@@ -228,7 +228,7 @@ describe('webgpu device store', () => {
     for (const k of ['theta', 'm', 'v'] as const) expect(worst(dev[k], truth[k]), k).toBeLessThan(1e-5);
   });
 
-  it('softmax, row L2 normalisation, the scalar unary ops, sums over an axis and mean pooling within float32 rounding', () => {
+  it('softmax, row L2 normalisation, the scalar unary ops, sums over an axis, mean pooling and the finiteness flag within float32 rounding', () => {
     // each value is one float32 operation or a float32 sum of at most n/256 + 8 terms (tree) or n1
     // terms (sumAxis, meanPool); WGSL's exp is within 3 + 2|x| ulps: a relative 1e-5 holds with room
     const rng = new Rng(17);
@@ -267,6 +267,16 @@ describe('webgpu device store', () => {
       k.meanPool(64, 1000, cast(x.subarray(0, 64 * 1000), f64), m);
       k.meanPoolBackward(64, 1000, cast(dy.subarray(0, 64), f64), dm);
       return [s, ds, m, dm];
+    }]);
+    cases.push(['nonFinite: finite, then NaN, +∞, −∞ as the last of 70000 values', (k, f64) => {
+      const flags = out(5, f64).fill(7);
+      k.nonFinite(n, cast(x, f64), flags, 0);
+      [Number.NaN, Infinity, -Infinity].forEach((bad, j) => {
+        const y = cast(x, f64);
+        y[n - 1] = bad;
+        k.nonFinite(n, y, flags, j + 1);
+      });
+      return [flags];
     }]);
     for (const [what, run] of cases) {
       const truth = run(kernels, true).map((a) => Float32Array.from(a));

@@ -11,6 +11,8 @@
  *   sumAxisBackward  dx[o, k, i] += dy[o, i]: one invocation per dx value
  *   meanPool         rows n0 of n1: one invocation per row; meanPoolBackward dx[r, p] += dy[r] / n1
  *   l2Normalize      rows n0 of n1, eps s: one workgroup per row, Σ x² by tree; norm[r] = √Σ, y = x / max(norm, s)
+ *   nonFinite        n1 values: one workgroup, flags[n2] = 1 if any is NaN or ±∞ (by its exponent bits:
+ *                    WGSL may assume floats finite, so x != x is no test), else 0
  *   l2NormalizeBackward  one workgroup per row, Σ y dy by tree; dx += (dy − y Σ y dy) / norm (dy / s where clamped)
  */
 import { storageBindings } from './elementwise-wgsl.ts';
@@ -18,10 +20,10 @@ import { storageBindings } from './elementwise-wgsl.ts';
 export const ROW_WORDS = 8;
 
 export type RowShaderName = 'softmax' | 'softmaxBackward' | 'sigmoid' | 'sigmoidBackward' | 'addScalar' | 'addScalarBackward' |
-  'mulScalar' | 'mulScalarBackward' | 'sumAxis' | 'sumAxisBackward' | 'meanPool' | 'meanPoolBackward' | 'l2Normalize' | 'l2NormalizeBackward';
+  'mulScalar' | 'mulScalarBackward' | 'sumAxis' | 'sumAxisBackward' | 'meanPool' | 'meanPoolBackward' | 'l2Normalize' | 'l2NormalizeBackward' | 'nonFinite';
 
 /** Shaders that run one workgroup per row (the others: one invocation per value). */
-export const PER_ROW: ReadonlySet<RowShaderName> = new Set(['softmax', 'softmaxBackward', 'l2Normalize', 'l2NormalizeBackward']);
+export const PER_ROW: ReadonlySet<RowShaderName> = new Set(['softmax', 'softmaxBackward', 'l2Normalize', 'l2NormalizeBackward', 'nonFinite']);
 
 export function rowWords(n0: number, n1: number, n2: number, total: number, gx: number, s = 0): ArrayBuffer {
   const words = new ArrayBuffer(4 * ROW_WORDS);
@@ -100,6 +102,16 @@ const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: strin
   if (l == 0u) { norms[r] = norm; }
   let d = max(norm, u.s);
   for (var j = l; j < u.n1; j = j + 256u) { y[o + j] = x[o + j] / d; }`,
+  },
+  nonFinite: {
+    operands: [['x', 'read'], ['flags', 'read_write']],
+    body: `
+  var bad = 0.0;
+  for (var j = l; j < u.n1; j = j + 256u) { if ((bitcast<u32>(x[j]) & 0x7f800000u) == 0x7f800000u) { bad = 1.0; } }
+  part[l] = bad;
+  workgroupBarrier();
+  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = max(part[l], part[l + h]); } workgroupBarrier(); }
+  if (l == 0u) { flags[u.n2] = part[0]; }`,
   },
   l2NormalizeBackward: {
     operands: [['y', 'read'], ['norms', 'read'], ['dy', 'read'], ['dx', 'read_write']],

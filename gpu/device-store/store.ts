@@ -181,6 +181,7 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     sumAxisBackward: (outer, n, inner, dy, dx) => row('sumAxisBackward', [dy, dx], outer, n, inner, outer * n * inner),
     meanPool: (rows, P, x, y) => row('meanPool', [x, y], rows, P, 0, rows),
     meanPoolBackward: (rows, P, dy, dx) => row('meanPoolBackward', [dy, dx], rows, P, 0, rows * P),
+    nonFinite: (n, x, flags, slot) => row('nonFinite', [x, flags], 1, n, slot, 0),
     l2Normalize: (rows, D, eps, x, y, norms) => row('l2Normalize', [x, y, norms], rows, D, 0, 0, eps),
     l2NormalizeBackward: (rows, D, eps, y, norms, dy, dx) => row('l2NormalizeBackward', [y, norms, dy, dx], rows, D, 0, 0, eps),
     batchNormStatistics: ({ N, C, S }, x, mean, variance) => store.send({ op: 'bnStatistics', ids: [id(x), id(mean), id(variance)], N, C, S }),

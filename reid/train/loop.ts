@@ -21,13 +21,12 @@ import { recycling } from '../../core/tensor.ts';
 import { prepareRunFolder } from './run-folder.ts';
 import { join } from 'node:path';
 import { Rng } from '../../core/random.ts';
-import { backward, noGrad } from '../../core/autograd.ts';
+import { noGrad } from '../../core/autograd.ts';
 import { Adam, StepLR } from '../../nn/optim.ts';
 import { clusterFeatures as clusterPipeline } from '../../cluster/pipeline.ts';
 import { pseudoLabels, type PseudoLabels } from '../../cluster/pseudo-labels.ts';
 import { cameraCentred } from '../../cluster/camera-centre.ts';
 import { ClusterMemory } from '../../cluster/memory.ts';
-import { clusterNceLoss } from '../../cluster/cluster-nce.ts';
 import { PKSampler } from '../../cluster/sampler.ts';
 import { evaluate, labelsOf } from '../eval/evaluate.ts';
 import type { MarketResult } from '../eval/market.ts';
@@ -36,6 +35,7 @@ import { type EpochMetrics, type StartMetrics, readCheckpoint, restoreOptimizer,
 import type { Reporter } from './progress.ts';
 import { type ReidData, type ReidItem, loadReidData, ImageBatcher } from './data.ts';
 import { type ReidModel, buildModel } from './model.ts';
+import { trainingStep } from './step.ts';
 
 export class TrainingError extends Error {
   constructor(message: string) {
@@ -330,23 +330,10 @@ async function trainOnClusters(t: EpochTraining): Promise<{ loss: number; stoppe
     cursor += batchSize;
     const targets = Int32Array.from(idx, (i) => t.labels[i]);
     // one iteration's activations and gradients are recycled by the next (core/tensor.ts)
-    const loss = recycling(() => {
-      const f = model.forward(t.batcher.batch(idx.map((i) => t.data.train[i]), 'train'));
-      // eq. (1): ClusterNCE against the memory dictionary, and its gradient with respect to f
-      const badF = nonFiniteAt(f.data);
-      if (badF >= 0) throw diverged(it, `the features of ${t.data.train[idx[Math.floor(badF / model.featureDim)]].path} are not finite`);
-      const lossT = clusterNceLoss(f, memory.rows, memory.K, targets, c.tau);
-      const loss = lossT.data[0];
-      if (!Number.isFinite(loss)) throw diverged(it, `the loss is ${loss}`);
-      backward(lossT);
-      for (const [name, p] of named) if (p.grad && nonFiniteAt(p.grad) >= 0) throw diverged(it, `the gradient of '${name}' is not finite`);
-      optimizer.update();
-      for (const [name, p] of named) if (nonFiniteAt(p.data) >= 0) throw diverged(it, `the parameter '${name}' is not finite after the update`);
-      optimizer.zeroGrad();
-      // the memory update: its own step, after the parameter update
-      memory.update(f.data, targets);
-      return loss;
-    });
+    const loss = recycling(() => trainingStep(model, optimizer, memory, c.tau, named, t.batcher.batch(idx.map((i) => t.data.train[i]), 'train'), targets,
+      (f) => diverged(it, f.what === 'feature' ? `the features of ${t.data.train[idx[f.row]].path} are not finite`
+        : f.what === 'loss' ? `the loss is ${f.value}`
+          : f.what === 'gradient' ? `the gradient of '${f.name}' is not finite` : `the parameter '${f.name}' is not finite after the update`)));
     lossSum += loss;
     done++;
     bar.update(it + 1, `loss ${(lossSum / done).toFixed(3)}`);

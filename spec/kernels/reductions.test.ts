@@ -4,7 +4,8 @@
  * tiny model's 8x4 layer4, 128 of ResNet-50's 16x8) and at long rows (1500, 8192); the bias
  * gradients of conv1 (64 channels over 64x32 positions) and of a linear layer; the sum over an axis
  * (DLA's sum over heads) and global average pooling (layer4's 8x4 and ResNet-50's 16x8 maps) with
- * their backward.
+ * their backward; the finiteness flag (nonFinite) at a ResNet-50 layer4 conv's size, the bad value
+ * last, NaN, +∞ or −∞.
  */
 import { expect, it } from 'vitest';
 import { kernels } from '../../core/backend.ts';
@@ -87,4 +88,18 @@ describeEachBackend('softmax, bias gradients, sums and mean pooling', () => {
       expect(relError(dx, Float64Array.from(dx0, (v, j) => v + dy[Math.floor(j / P)] / P))).toBeLessThan(1e-6);
     });
   }
+
+  it('nonFinite flags NaN and ±∞ anywhere, the last of 256·256·9 values included, and leaves the other slots alone', () => {
+    const n = 256 * 256 * 9;
+    const x = f32(n, new Rng(n));
+    const flags = alloc('float32', 6).fill(7);
+    kernels.nonFinite(n, x, flags, 0);
+    for (const [slot, bad] of [[1, Number.NaN], [2, Infinity], [3, -Infinity]] as const) {
+      const y = x.slice();
+      y[n - 1] = bad;
+      kernels.nonFinite(n, y, flags, slot);
+    }
+    kernels.nonFinite(1, Float32Array.of(3.4028234663852886e38), flags, 4); // the largest float32 is finite
+    expect(Array.from(flags)).toEqual([0, 1, 1, 1, 0, 7]);
+  });
 });
