@@ -4,9 +4,10 @@
  * hardware adapter under MLA_GPU_HARDWARE=1, gpu/device/run-on-gpu.sh):
  *
  * - values survive upload and download exactly, past 2^24 values (the index limit of gpu.js);
- * - the elementwise kernels equal their cpu definitions bit for bit at the models' real sizes;
+ * - the elementwise kernels equal their cpu definitions bit for bit at the models' real sizes, relu
+ *   also past 2^24 values;
  * - the GEMM (the tiled WGSL shader of gpu/wgsl/) with offsets, leading dimensions and C updated in
- *   place, every transpose case, K up to 2304, within float32 rounding of the float64 reference;
+ *   place, every transpose case, K up to 8192, within float32 rounding of the float64 reference;
  * - conv2d forward, dW, dX and the bias gradient (im2col / col2im and the batched GEMM on the device)
  *   at the tiny model's conv shapes, within float32 rounding;
  * - BatchNorm's statistics, running statistics, scale and shift, normalisation and backward (a
@@ -83,7 +84,7 @@ describe('webgpu device store', () => {
     expect(z.read().every((v) => v === 0)).toBe(true);
   });
 
-  it('relu, reluBackward, add, addInto equal the cpu kernels bit for bit at the real sizes', () => {
+  it('relu, reluBackward, add, addInto equal the cpu kernels bit for bit at the real sizes, relu past 2^24 values', () => {
     useBackend('webgpu', store.describe());
     try {
       for (const n of [32 * 32 * 32 * 16, 4099, 37]) {
@@ -110,6 +111,15 @@ describe('webgpu device store', () => {
         kernels.addInto(acc, b);
         expect(acc).toEqual(want.addInto);
       }
+      // 2^24 + 3 values: past f32-exact indices, on a dispatch grid of two dimensions
+      const n = 2 ** 24 + 3;
+      const x = new Float32Array(n);
+      for (let i = 0; i < n; i++) x[i] = (i % 7) - 3 + i * 2 ** -26;
+      const y = new Float32Array(n).fill(Number.NaN);
+      kernels.relu(x, y);
+      let wrong = 0;
+      for (let i = 0; i < n; i++) if (y[i] !== (x[i] > 0 ? x[i] : 0)) wrong++;
+      expect(wrong, `relu of ${n} values`).toBe(0);
     } finally {
       useBackend('cpu');
     }
@@ -121,6 +131,7 @@ describe('webgpu device store', () => {
       const rng = new Rng(7);
       for (const [M, N, K, transA, transB, beta] of [
         [37, 53, 70, false, false, 0], [64, 96, 2304, false, true, 1], [8, 256, 147, true, false, 0.5], [130, 17, 9, true, true, -2],
+        [16, 24, 8192, true, false, 1], // K = 8192: a dot product far past gpu.js's 1000-term loop cap
       ] as const) {
         const aOff = 3, bOff = 5, cOff = 7, lda = (transA ? M : K) + 2, ldb = (transB ? K : N) + 1, ldc = N + 4;
         const A = random(aOff + (transA ? K : M) * lda, rng), B = random(bOff + (transB ? N : K) * ldb, rng);

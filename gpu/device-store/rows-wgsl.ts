@@ -33,6 +33,10 @@ export function rowWords(n0: number, n1: number, n2: number, total: number, gx: 
 }
 
 type Access = 'read' | 'read_write';
+
+/** part[0] = part[0] + … + part[255] (or their max), by a tree in workgroup memory, every invocation taking part. */
+const TREE = (op: '+' | 'max') => `  workgroupBarrier();
+  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = ${op === '+' ? 'part[l] + part[l + h]' : 'max(part[l], part[l + h])'}; } workgroupBarrier(); }`;
 const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: string }> = {
   softmax: {
     operands: [['x', 'read'], ['y', 'read_write']],
@@ -41,15 +45,13 @@ const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: strin
   var m = -0x1.fffffep+127f;
   for (var j = l; j < u.n1; j = j + 256u) { m = max(m, x[o + j]); }
   part[l] = m;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = max(part[l], part[l + h]); } workgroupBarrier(); }
+${TREE('max')}
   let mx = part[0];
   workgroupBarrier();
   var s = 0.0;
   for (var j = l; j < u.n1; j = j + 256u) { let e = exp(x[o + j] - mx); y[o + j] = e; s = s + e; }
   part[l] = s;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = part[l] + part[l + h]; } workgroupBarrier(); }
+${TREE('+')}
   let total = part[0];
   for (var j = l; j < u.n1; j = j + 256u) { y[o + j] = y[o + j] / total; }`,
   },
@@ -60,8 +62,7 @@ const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: strin
   var s = 0.0;
   for (var j = l; j < u.n1; j = j + 256u) { s = s + dy[o + j] * y[o + j]; }
   part[l] = s;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = part[l] + part[l + h]; } workgroupBarrier(); }
+${TREE('+')}
   let dot = part[0];
   for (var j = l; j < u.n1; j = j + 256u) { dx[o + j] = dx[o + j] + y[o + j] * (dy[o + j] - dot); }`,
   },
@@ -96,8 +97,7 @@ const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: strin
   var s = 0.0;
   for (var j = l; j < u.n1; j = j + 256u) { s = s + x[o + j] * x[o + j]; }
   part[l] = s;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = part[l] + part[l + h]; } workgroupBarrier(); }
+${TREE('+')}
   let norm = sqrt(part[0]);
   if (l == 0u) { norms[r] = norm; }
   let d = max(norm, u.s);
@@ -109,8 +109,7 @@ const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: strin
   var bad = 0.0;
   for (var j = l; j < u.n1; j = j + 256u) { if ((bitcast<u32>(x[j]) & 0x7f800000u) == 0x7f800000u) { bad = 1.0; } }
   part[l] = bad;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = max(part[l], part[l + h]); } workgroupBarrier(); }
+${TREE('max')}
   if (l == 0u) { flags[u.n2] = part[0]; }`,
   },
   l2NormalizeBackward: {
@@ -120,8 +119,7 @@ const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: strin
   var s = 0.0;
   for (var j = l; j < u.n1; j = j + 256u) { s = s + y[o + j] * dy[o + j]; }
   part[l] = s;
-  workgroupBarrier();
-  for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = part[l] + part[l + h]; } workgroupBarrier(); }
+${TREE('+')}
   let dot = part[0];
   let norm = norms[r];
   for (var j = l; j < u.n1; j = j + 256u) {
