@@ -311,8 +311,8 @@ export function backendName(): string {
 let stateOverride: DType | null = null;
 
 /**
- * The dtype of per-channel and optimizer state (BatchNorm's statistics, scale and shift; Adam's
- * moments) of float32 tensors: float64 on a host backend (every number of the README was made so),
+ * The dtype of per-channel, per-row and optimizer state (BatchNorm's statistics, scale and shift;
+ * the norms of row L2 normalisation; Adam's moments) of float32 tensors: float64 on a host backend (every number of the README was made so),
  * float32 on a device backend (a GPU has no fast float64, and float64 state would cross to the host).
  */
 export function stateDtype(): DType {
