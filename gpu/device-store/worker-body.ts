@@ -65,6 +65,22 @@ try {
   const pipelines = new Map<string, GPUComputePipeline>();
 
   /**
+   * One parameter-block buffer per size and kind, reused by every dispatch: each dispatch is its own
+   * submit, and queue.writeBuffer is ordered with submits, so work already submitted reads the
+   * values written before it (no allocation per dispatch).
+   */
+  const paramBuffers = new Map<string, GPUBuffer>();
+  function paramBuffer(size: number, storage: boolean): GPUBuffer {
+    const key = `${storage ? 's' : 'u'}${size}`;
+    let b = paramBuffers.get(key);
+    if (!b) {
+      b = device.createBuffer({ size, usage: (storage ? USAGE_STORAGE : USAGE_UNIFORM) | USAGE_COPY_DST });
+      paramBuffers.set(key, b);
+    }
+    return b;
+  }
+
+  /**
    * One compute pass: the shader `code` (compiled once per key) over a grid of `groups` workgroups
    * (laid out gx wide, gx ≤ the device's limit), its binding 0 the `head` words (a uniform block, or
    * with `headStorage` a read-only storage buffer), then `operands` in order.
@@ -81,7 +97,7 @@ try {
     const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
     if (gy > maxGroups) throw new Error(`webgpu ${key}: ${groups} workgroups are more than one dispatch holds (${maxGroups}²)`);
     const words = head(gx);
-    const params = device.createBuffer({ size: Math.max(16, words.byteLength), usage: (headStorage ? USAGE_STORAGE : USAGE_UNIFORM) | USAGE_COPY_DST });
+    const params = paramBuffer(Math.max(16, words.byteLength), headStorage);
     device.queue.writeBuffer(params, 0, words);
     const bind = device.createBindGroup({
       layout: p.getBindGroupLayout(0),
@@ -94,7 +110,6 @@ try {
     pass.dispatchWorkgroups(gx, gy);
     pass.end();
     device.queue.submit([enc.finish()]);
-    params.destroy(); // freed once the submitted work is done
   }
 
   function run(kernel: DeviceKernelName, ids: number[], n: number): void {

@@ -120,6 +120,7 @@ export class WgslGemm {
   private readonly paramsU32 = new Uint32Array(this.paramsHost);
   private readonly paramsF32 = new Float32Array(this.paramsHost);
   private readonly dummy: GPUBuffer;
+  private readonly params: { gemm?: GPUBuffer; reduce?: GPUBuffer } = {};
   /** host path: reusable device buffers, grown on demand */
   private pool: Record<'A' | 'B' | 'C' | 'O' | 'S', GPUBuffer | null> = { A: null, B: null, C: null, O: null, S: null };
   private hostChain: Promise<unknown> = Promise.resolve();
@@ -249,7 +250,7 @@ export class WgslGemm {
     const u = new Uint32Array(host), f = new Float32Array(host);
     u[0] = n; u[1] = parts; u[2] = d.useBeta ? 1 : 0;
     f[4] = d.alpha; f[5] = d.beta;
-    const params = this.device.createBuffer({ size: REDUCE_WORDS * 4, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+    const params = this.paramBuffer('reduce', REDUCE_WORDS * 4);
     this.device.queue.writeBuffer(params, 0, host);
     const group = this.device.createBindGroup({
       layout: pipe.getBindGroupLayout(0),
@@ -272,7 +273,15 @@ export class WgslGemm {
     pass.end();
     this.device.queue.submit([enc.finish()]);
     this.dispatches++;
-    params.destroy();
+  }
+
+  /**
+   * The parameter block of one kind of dispatch, one buffer reused by all of them: every dispatch is
+   * its own submit, and queue.writeBuffer is ordered with submits, so work already submitted reads
+   * what was written before it.
+   */
+  private paramBuffer(kind: 'gemm' | 'reduce', size: number): GPUBuffer {
+    return (this.params[kind] ??= this.device.createBuffer({ size, usage: USAGE_UNIFORM | USAGE_COPY_DST }));
   }
 
   private dispatchGemm(tile: TileConfig, d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
@@ -294,8 +303,7 @@ export class WgslGemm {
       for (let y0 = 0; y0 < gy; y0 += lim) {
         for (let x0 = 0; x0 < gx; x0 += lim) {
           u[PARAM.gx] = x0; u[PARAM.gy] = y0; u[PARAM.gz] = z0;
-          // one small uniform buffer per dispatch: simple, and the chunks are rare
-          const params = this.device.createBuffer({ size: PARAM_WORDS * 4, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+          const params = this.paramBuffer('gemm', PARAM_WORDS * 4);
           this.device.queue.writeBuffer(params, 0, this.paramsHost);
           const group = this.device.createBindGroup({
             layout: pipe.getBindGroupLayout(0),
@@ -315,7 +323,6 @@ export class WgslGemm {
           pass.end();
           this.device.queue.submit([enc.finish()]);
           this.dispatches++;
-          params.destroy(); // freed once the submitted work is done
         }
       }
     }
@@ -455,6 +462,8 @@ export class WgslGemm {
       this.pool[k] = null;
     }
     this.dummy.destroy();
+    this.params.gemm?.destroy();
+    this.params.reduce?.destroy();
     this.pipelines.clear();
   }
 }
