@@ -14,7 +14,7 @@
  * d(i, j) + λ·[c_i = c_j], so that images of other cameras come first among equally close ones.
  */
 import type { Float } from '../core/gemm.ts';
-import { kernels } from '../core/backend.ts';
+import { kernels, type Buf } from '../core/backend.ts';
 
 export interface BlockPair {
   i0: number;
@@ -90,7 +90,7 @@ export function blockPairs(N: number, block: number): BlockPair[] {
  * d(a, b) = n[a] + n[b] − 2·S[a, b] offered to row a's heap and, off the diagonal block, to row b's.
  */
 export function processBlockPair(
-  X: Float, D: number, norms: Float64Array, p: BlockPair, kk: number,
+  X: Buf, D: number, norms: Float64Array, p: BlockPair, kk: number,
   heapD: Float64Array, heapI: Int32Array, scratch: Float, sameCamera: SameCameraPenalty | null = null,
 ): void {
   const mI = p.i1 - p.i0;

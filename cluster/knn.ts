@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { backendName } from '../core/backend.ts';
 import { startTsWorker, tsWorkersAvailable } from '../core/ts-worker.ts';
 import type { Float } from '../core/gemm.ts';
+import { TensorStorage } from '../core/tensor-storage.ts';
 import { type BlockPair, EMPTY_INDEX, blockScratch, type SameCameraPenalty, blockPairs, initHeaps, processBlockPair, rowSquaredNorms } from './knn-block.ts';
 
 export interface KnnLists {
@@ -95,7 +96,9 @@ export function knn(X: Float, N: number, D: number, k: number, opts: KnnOptions 
   initHeaps(heapD, heapI);
   const scratch = blockScratch(X, block);
   const sameCamera = checkSameCamera(N, opts.sameCamera);
-  for (const p of blockPairs(N, block)) processBlockPair(X, D, norms, p, kk, heapD, heapI, scratch, sameCamera);
+  // one storage for every block's product: on a device backend X goes there once, not once per block
+  const x = new TensorStorage(X);
+  for (const p of blockPairs(N, block)) processBlockPair(x, D, norms, p, kk, heapD, heapI, scratch, sameCamera);
   return finishRows(N, k, [{ heapD, heapI }], sameCamera);
 }
 

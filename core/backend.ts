@@ -173,7 +173,9 @@ function onHost<K extends KernelName>(kernel: K, fn: HostKernels[K]): Kernels[K]
 
 /**
  * A device kernel taking any operand: storages give their device copy; host arrays travel there and
- * back. Float64 operands (the equation-level tests) run the cpu reference on the host.
+ * back, once per call (a caller that passes one array to many calls hands it over as a
+ * TensorStorage, which keeps its device copy). Float64 operands (the equation-level tests) run the
+ * cpu reference on the host.
  */
 function onDevice<K extends KernelName>(kernel: K, store: DeviceStore, fn: DeviceKernels[K]): Kernels[K] {
   const roles = rolesOf(kernel);
@@ -181,11 +183,14 @@ function onDevice<K extends KernelName>(kernel: K, store: DeviceStore, fn: Devic
   return ((...args: unknown[]) => {
     if (roles.some(([i]) => isF64(args[i]))) return (registry.get('cpu')![kernel] as (...a: unknown[]) => void)(...args);
     const hostResults: TensorStorage[] = [];
+    const wrapped = new Map<unknown, TensorStorage>(); // a host array given twice travels once
     for (const [i, role] of roles) {
       let a = args[i];
       if (a === null) continue;
       if (!(a instanceof TensorStorage)) {
-        a = new TensorStorage(a as Float);
+        const host = a;
+        a = wrapped.get(host) ?? new TensorStorage(host as Float);
+        wrapped.set(host, a as TensorStorage);
         if (role !== 'in') hostResults.push(a as TensorStorage);
       }
       const s = a as TensorStorage;

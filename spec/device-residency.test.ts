@@ -26,6 +26,8 @@ import { RESNET_CPU_TINY, ReIDBackbone, backboneOptions, trainableParameters } f
 import { Adam } from '../nn/optim.ts';
 import { ClusterMemory } from '../cluster/memory.ts';
 import { trainingStep } from '../reid/train/step.ts';
+import { knn } from '../cluster/knn.ts';
+import { blockPairs } from '../cluster/knn-block.ts';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 
@@ -168,5 +170,22 @@ describe('ops on the simulated device', () => {
     // up: the batch, the features' gradient (from ClusterNCE on the host); down: the features, the loss, two flags per parameter
     expect(dev.moved.uploadBytes).toBeLessThanOrEqual(4 * B * 3 * 128 * 64 + f);
     expect(dev.moved.downloadBytes).toBeLessThanOrEqual(f + 4 + 4 * 2 * dev.named.length);
+  });
+
+  it('exact k-NN takes its features to the device once for all its blocks, and equals the cpu backend', () => {
+    const N = 600, D = 64, block = 256;
+    const rng = new Rng(8);
+    const X = Float32Array.from({ length: N * D }, () => rng.normal());
+    useBackend('cpu');
+    const want = knn(X, N, D, 10, { block });
+    useBackend('device-sim');
+    resetTransfers();
+    const got = knn(X, N, D, 10, { block });
+    expect(Array.from(got.index)).toEqual(Array.from(want.index));
+    expect(Array.from(got.dist)).toEqual(Array.from(want.dist));
+    // X once; each block's product comes back (and, as the GEMM's C, goes up: its role is 'acc')
+    const blocks = blockPairs(N, block).length;
+    expect(transfers.uploadBytes).toBeLessThanOrEqual(4 * (N * D + blocks * block * block));
+    expect(transfers.uploads).toBe(1 + blocks);
   });
 });

@@ -8,7 +8,7 @@
  * The distance matrix is produced in blocks of queries by one GEMM each (the active backend's: core/backend.ts), so a
  * caller can evaluate Market-1501 (3,368 x 15,913) holding only `blockRows x G` floats at a time.
  */
-import { kernels } from '../../core/backend.ts';
+import { kernels, type Buf } from '../../core/backend.ts';
 import { l2NormalizeRows } from '../../core/rows.ts';
 
 export { l2NormalizeRows };
@@ -16,9 +16,10 @@ export { l2NormalizeRows };
 /**
  * dist[r, g] for queries q0..q0+rows-1 against all G gallery rows, written into `out[rows, G]`.
  * `qn` and `gn` must already be L2-normalised; then ||a - b||^2 = 2 - 2 a.b exactly up to rounding.
+ * A caller computing many blocks passes them as TensorStorages, which a device backend keeps there.
  */
 export function squaredDistanceBlock(
-  qn: Float32Array, q0: number, rows: number, gn: Float32Array, g: number, d: number, out: Float32Array,
+  qn: Buf, q0: number, rows: number, gn: Buf, g: number, d: number, out: Float32Array,
 ): void {
   // out = qn[q0:q0+rows] . gn^T  (one GEMM), then 2 - 2 out, clamped at 0 against rounding.
   kernels.gemm(false, true, rows, g, d, 1, qn, q0 * d, d, gn, 0, d, 0, out, 0, g);

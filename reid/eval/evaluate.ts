@@ -9,6 +9,7 @@
  * the full Q+G square and is only for modest sizes.
  */
 import { l2NormalizeRows, squaredDistanceBlock } from './distance.ts';
+import { TensorStorage } from '../../core/tensor-storage.ts';
 import { type Ids, type MarketResult, MarketAccumulator, checkProtocolInputs, evalMarket } from './market.ts';
 import { type RerankOptions, reRank } from './rerank.ts';
 import { Rng } from '../../core/random.ts';
@@ -57,9 +58,10 @@ export function evaluate(
   const block = Math.max(1, Math.min(opts.blockRows ?? 128, Q));
   const acc = new MarketAccumulator(Q, gallery.pids, gallery.camids, maxRank);
   const buf = new Float32Array(block * G);
+  const [q, g] = [new TensorStorage(qn), new TensorStorage(gn)]; // on a device backend: there once, not once per block
   for (let q0 = 0; q0 < Q; q0 += block) {
     const rows = Math.min(block, Q - q0);
-    squaredDistanceBlock(qn, q0, rows, gn, G, dim, buf);
+    squaredDistanceBlock(q, q0, rows, g, G, dim, buf);
     for (let r = 0; r < rows; r++) acc.addQuery(q0 + r, buf, r * G, query.pids[q0 + r], query.camids[q0 + r]);
   }
   return acc.result();
@@ -86,8 +88,9 @@ export function topK(qf: Float32Array, gf: Float32Array, dim: number, Q: number,
   const gn = l2NormalizeRows(gf, G, dim);
   const buf = new Float32Array(G);
   const out: Int32Array[] = [];
+  const [qs, gs] = [new TensorStorage(qn), new TensorStorage(gn)];
   for (let q = 0; q < Q; q++) {
-    squaredDistanceBlock(qn, q, 1, gn, G, dim, buf);
+    squaredDistanceBlock(qs, q, 1, gs, G, dim, buf);
     const order = Array.from({ length: G }, (_, i) => i).sort((a, b) => buf[a] - buf[b] || a - b);
     out.push(Int32Array.from(order.slice(0, Math.min(k, G))));
   }
