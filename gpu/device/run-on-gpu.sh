@@ -22,7 +22,7 @@
 #   8. a ResNet-50 + MLA training step at batch 64, 256x128 on the device-resident webgpu backend and on
 #      --backend gpu (gpu/device/resnet-step.ts; the first also reports the MiB that crossed per step)
 #      and, when python3 has torch and torchvision, PyTorch's on the same card (gpu/device/torch-step.py)
-#   9. a short `npm run train -- --backend gpu` (1 epoch of 10 iterations on the synthetic set)
+#   9. a short `npm run train -- --backend webgpu` (device-resident) (1 epoch of 10 iterations on the synthetic set)
 # Everything it prints is also written under $OUT (the device tool brings $OUT back).
 # Time: set-up about 30-60 s, then at most 150 + 45 + 120 + 60 + 75 + 90 s: inside the device tool's 600 s.
 # Exit status: 0 all passed; 1 a measurement failed (listed at the end); 2 set-up failed.
@@ -142,8 +142,8 @@ if command -v python3 >/dev/null && python3 -c 'import torch, torchvision' 2>/de
 else
   say "PyTorch peer skipped: python3 has no torch/torchvision"
 fi
-step "npm run train -- --backend gpu (1 epoch, 10 iterations)" 90 train.txt \
-  node --import tsx reid/train/cli.ts --backend gpu --epochs 1 --iters 10 --out "$W/train-run"
+step "npm run train -- --backend webgpu (1 epoch, 10 iterations)" 90 train.txt \
+  node --import tsx reid/train/cli.ts --backend webgpu --epochs 1 --iters 10 --out "$W/train-run"
 
 say "done in $(( $(date +%s) - T0 )) s"
 if [ "${#failed[@]}" -gt 0 ]; then
