@@ -37,6 +37,14 @@ type Access = 'read' | 'read_write';
 /** part[0] = part[0] + … + part[255] (or their max), by a tree in workgroup memory, every invocation taking part. */
 const TREE = (op: '+' | 'max') => `  workgroupBarrier();
   for (var h = 128u; h > 0u; h = h >> 1u) { if (l < h) { part[l] = ${op === '+' ? 'part[l] + part[l + h]' : 'max(part[l], part[l + h])'}; } workgroupBarrier(); }`;
+
+/** Row r's Σ_j term (o = r · n1 its first value), tree-summed into part[0]. */
+const ROW_SUM = (term: string) => `
+  let o = r * u.n1;
+  var s = 0.0;
+  for (var j = l; j < u.n1; j = j + 256u) { s = s + ${term}; }
+  part[l] = s;
+${TREE('+')}`;
 const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: string }> = {
   softmax: {
     operands: [['x', 'read'], ['y', 'read_write']],
@@ -57,12 +65,7 @@ ${TREE('+')}
   },
   softmaxBackward: {
     operands: [['y', 'read'], ['dy', 'read'], ['dx', 'read_write']],
-    body: `
-  let o = r * u.n1;
-  var s = 0.0;
-  for (var j = l; j < u.n1; j = j + 256u) { s = s + dy[o + j] * y[o + j]; }
-  part[l] = s;
-${TREE('+')}
+    body: `${ROW_SUM('dy[o + j] * y[o + j]')}
   let dot = part[0];
   for (var j = l; j < u.n1; j = j + 256u) { dx[o + j] = dx[o + j] + y[o + j] * (dy[o + j] - dot); }`,
   },
@@ -92,12 +95,7 @@ ${TREE('+')}
   meanPoolBackward: { operands: [['dy', 'read'], ['dx', 'read_write']], body: 'dx[t] = dx[t] + dy[t / u.n1] / f32(u.n1);' },
   l2Normalize: {
     operands: [['x', 'read'], ['y', 'read_write'], ['norms', 'read_write']],
-    body: `
-  let o = r * u.n1;
-  var s = 0.0;
-  for (var j = l; j < u.n1; j = j + 256u) { s = s + x[o + j] * x[o + j]; }
-  part[l] = s;
-${TREE('+')}
+    body: `${ROW_SUM('x[o + j] * x[o + j]')}
   let norm = sqrt(part[0]);
   if (l == 0u) { norms[r] = norm; }
   let d = max(norm, u.s);
@@ -114,12 +112,7 @@ ${TREE('max')}
   },
   l2NormalizeBackward: {
     operands: [['y', 'read'], ['norms', 'read'], ['dy', 'read'], ['dx', 'read_write']],
-    body: `
-  let o = r * u.n1;
-  var s = 0.0;
-  for (var j = l; j < u.n1; j = j + 256u) { s = s + y[o + j] * dy[o + j]; }
-  part[l] = s;
-${TREE('+')}
+    body: `${ROW_SUM('y[o + j] * dy[o + j]')}
   let dot = part[0];
   let norm = norms[r];
   for (var j = l; j < u.n1; j = j + 256u) {
