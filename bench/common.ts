@@ -4,6 +4,9 @@
  *   timeMedian(name, fn, opts)  -> median seconds per call: benchmark.js samples for kernels under
  *                                  half a second, call-by-call timing for slower ones, and a single
  *                                  call for a peer whose warm-up exceeds `slowSeconds`
+ *   timeInterleaved(variants, rounds) -> median seconds per call of each variant, timed in turns
+ *                                  (variant 1, 2, ..., then again), so that all of them see the
+ *                                  same phases of a machine whose speed drifts (this one's does, by ±30 %)
  *   gflops(flop, seconds)        -> GFLOP/s
  *   machine()                    -> "CPU model, cores, Node version" (stamped on every row)
  *   writeResults(suite, rows)    -> bench/results/<suite>.json (atomic), and
@@ -92,6 +95,39 @@ export function timeMedian(name: string, fn: () => void, opts: TimeOptions = {})
   const m = median(result);
   process.stderr.write(`  ${name}: ${(m * 1000).toFixed(1)} ms (${how})\n`);
   return m;
+}
+
+/** A variant for timeInterleaved: `setup` (untimed: choose the backend, the threads) before each turn of `fn`. */
+export interface Variant { name: string; setup?: () => void; fn: () => void }
+
+/**
+ * Median seconds per call of each variant, measured in `rounds` turns: each round times every
+ * variant once, in order, each turn repeating fn until it has run at least `turnSeconds`. After one
+ * untimed warm-up call of each. Ratios between the variants are then taken over the same stretch of
+ * the machine's time, not over minutes apart.
+ */
+export function timeInterleaved(variants: readonly Variant[], rounds = 7, turnSeconds = 0.15): number[] {
+  const reps = variants.map((v) => {
+    v.setup?.();
+    const t0 = performance.now();
+    v.fn();
+    const warm = (performance.now() - t0) / 1000;
+    return Math.max(1, Math.ceil(turnSeconds / Math.max(warm, 1e-6)));
+  });
+  const times: number[][] = variants.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    variants.forEach((v, i) => {
+      v.setup?.();
+      const t0 = performance.now();
+      for (let k = 0; k < reps[i]; k++) v.fn();
+      times[i].push((performance.now() - t0) / 1000 / reps[i]);
+    });
+  }
+  return variants.map((v, i) => {
+    const m = median(times[i]);
+    process.stderr.write(`  ${v.name}: ${(m * 1000).toFixed(2)} ms (median of ${rounds} interleaved turns of ${reps[i]} calls)\n`);
+    return m;
+  });
 }
 
 export function gflops(flop: number, seconds: number): number {

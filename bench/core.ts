@@ -15,7 +15,10 @@
  * training step's activations do (core/wasm/memory.ts); conv weights do not, as parameters do not;
  * each conv call runs in a recycling scope, as a training step does.
  *
- * How each number is taken (medians of benchmark.js samples, see bench/common.ts):
+ * How each number is taken (see bench/common.ts):
+ * - ours GEMM: the four variants (cpu, wasm; 1 and 2 threads) timed in turns (timeInterleaved),
+ *   medians over the turns, so that their ratios see the same stretch of the machine's time;
+ * - the rest: medians of benchmark.js samples;
  * - ours fwd: conv2d with nothing requiring a gradient.
  * - ours step (fwd + dx + dw): one forward recorded on the tape and its backward, timed together.
  * - ours dx: forward + backward with only x requiring a gradient, minus the fwd median;
@@ -43,7 +46,7 @@ import { alloc, recycling } from '../core/tensor.ts';
 import { registerWasmBackend } from '../core/wasm/backend.ts';
 import { wasmGemm } from '../core/wasm/kernels.ts';
 import { allocFloats } from '../core/wasm/memory.ts';
-import { gflops, printTable, rowsFor, timeMedian, writeResults, type Row } from './common.ts';
+import { gflops, printTable, rowsFor, timeInterleaved, timeMedian, writeResults, type Row } from './common.ts';
 
 type Peer = 'tfjs-cpu' | 'tfjs-wasm';
 /**
@@ -225,13 +228,15 @@ async function gemmRows(rng: Rng): Promise<Row[]> {
   const data = GEMMS.map((g) => ({
     a: randomF32(g.M * g.K, rng), b: randomF32(g.K * g.N, rng), c: alloc('float32', g.M * g.N) as Float32Array,
   }));
-  const ours = OURS.map((o) => GEMMS.map((g, i) => {
+  // our four variants of each product timed in turns (timeInterleaved), so that their ratios
+  // (wasm ÷ cpu, 2 threads ÷ 1) are not skewed by the machine's drifting speed
+  const byCase = GEMMS.map((g, i) => timeInterleaved(OURS.map((o) => {
     const [a, b, c] = [data[i].a, data[i].b, data[i].c].map((v) => placed(v, o));
     const lda = g.tA ? g.M : g.K, ldb = g.tB ? g.K : g.N;
-    activate(o);
     const f = gemmOf(o);
-    return timeMedian(`${g.name} ours ${o.name}`, () => f(g.tA, g.tB, g.M, g.N, g.K, 1, a, 0, lda, b, 0, ldb, 0, c, 0, g.N), { samples: SAMPLES });
-  }));
+    return { name: `${g.name} ours ${o.name}`, setup: () => activate(o), fn: () => f(g.tA, g.tB, g.M, g.N, g.K, 1, a, 0, lda, b, 0, ldb, 0, c, 0, g.N) };
+  }), Math.max(SAMPLES, 5)));
+  const ours = OURS.map((_, v) => byCase.map((t) => t[v]));
   const peers: Record<Peer, number[]> = { 'tfjs-cpu': [], 'tfjs-wasm': [] };
   for (const peer of PEERS) {
     await useTfjs(peer);
