@@ -16,9 +16,10 @@
  * Kernels: the tiled GEMM (gpu/wgsl/), conv2d forward, dW and dX (im2col/col2im of
  * conv-wgsl.ts and the batched GEMM), BatchNorm with its per-channel arithmetic (batchnorm-wgsl.ts),
  * bias gradients, relu, reluBackward, add, addInto and Adam (elementwise-wgsl.ts), softmax, the
- * scalar unary ops, sums over an axis, mean pooling and row L2 normalisation (rows-wgsl.ts), the broadcasting binary ops
- * (broadcast-wgsl.ts) and max-pooling (pool-wgsl.ts): every kernel of the registry, so a training
- * step of the backbone moves only its input up (and what the host reads down).
+ * scalar unary ops, sums over an axis, mean pooling, row L2 normalisation and the finiteness flag
+ * (rows-wgsl.ts), the broadcasting binary ops (broadcast-wgsl.ts) and max-pooling (pool-wgsl.ts):
+ * every kernel of the registry, so a training step of the backbone moves only its input up (and
+ * what the host reads down).
  */
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { registerDeviceKernels } from '../../core/backend.ts';
