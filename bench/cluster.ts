@@ -15,12 +15,12 @@
  * BENCH_BACKEND=cpu|wasm (default wasm) picks our backend.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { clusterFeatures } from '../cluster/pipeline.ts';
-import { useBenchBackend } from './common.ts';
+import { mergeResults, useBenchBackend } from './common.ts';
 
 const D = 2048;
 const CLUSTERS = 700;
@@ -197,13 +197,16 @@ export async function run(sizes: number[] = SIZES): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const out = join(root, 'bench', 'results', 'cluster.json');
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(rows, null, 2) + '\n');
+  mergeResults(out, rows as { case: unknown }[]); // the sizes not run this time keep their last rows
   console.log(`wrote ${out}`);
 }
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
   const args = process.argv.slice(2);
   if (args[0] === '--child') await child(Number(args[1]), args[2]);
-  else await run(args.length ? args.map(Number) : SIZES);
+  else {
+    const bad = args.find((a) => !/^\d+$/.test(a) || Number(a) < 2);
+    if (bad !== undefined) throw new Error(`bench/cluster.ts: '${bad}' is not a number of points N (usage: npx tsx bench/cluster.ts [N ...], default ${SIZES.join(' ')})`);
+    await run(args.length ? args.map(Number) : SIZES);
+  }
 }

@@ -9,7 +9,8 @@
  *                                  same phases of a machine whose speed drifts (this one's does, by ±30 %)
  *   gflops(flop, seconds)        -> GFLOP/s
  *   machine()                    -> "CPU model, cores, Node version" (stamped on every row)
- *   writeResults(suite, rows)    -> bench/results/<suite>.json (atomic), and
+ *   writeResults(suite, rows)    -> bench/results/<suite>.json (atomic); mergeResults(file, rows)
+ *                                  the same, keeping the cases a partial run did not run; and
  *   printTable(rows)             -> the same rows as an aligned table on stdout
  *
  * A row is {case, metric, value, unit, peer, ratio, machine}. Rows with `peer: null` are this
@@ -19,7 +20,7 @@
  */
 import Benchmark from 'benchmark';
 import { cpus } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../core/safetensors.ts';
@@ -140,6 +141,17 @@ export function machine(): string {
 }
 
 export const resultsDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+/**
+ * Writes `rows` to `file` (JSON), keeping the rows of cases not run this time from the last run that
+ * had them (a partial run: one model size, one N).
+ */
+export function mergeResults(file: string, rows: readonly { case: unknown }[]): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const ran = new Set(rows.map((r) => r.case));
+  const kept = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { case: unknown }[]).filter((r) => !ran.has(r.case)) : [];
+  writeFileAtomic(file, JSON.stringify([...rows, ...kept], null, 2) + '\n');
+}
 
 export function writeResults(suite: string, rows: Row[]): string {
   mkdirSync(resultsDir, { recursive: true });

@@ -17,7 +17,7 @@
  * RESNET_BENCH_ONLY=cpu|resnet50 to run one model size. `npm run bench -- resnet` or `npx tsx bench/resnet.ts`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -30,6 +30,7 @@ import { Adam } from '../nn/optim.ts';
 import { ReIDBackbone, RESNET50, RESNET_CPU, RESNET_CPU_TINY, backboneOptions, trainableParameters, type BackboneOptions } from '../nn/backbone.ts';
 import { useBackend } from '../core/backend.ts';
 import { registerWasmBackend } from '../core/wasm/backend.ts';
+import { mergeResults } from './common.ts';
 
 const PYTHON = '/usr/bin/python3';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -132,14 +133,10 @@ export async function run(): Promise<void> {
     }
   }
   useBackend('cpu');
-  const dir = join(here, 'results');
-  mkdirSync(dir, { recursive: true });
   // a partial run (RESNET_BENCH_ONLY) keeps the other model size's rows from the last run
-  const file = join(dir, 'resnet.json');
-  const ran = new Set(rows.map((r) => r.case));
-  const kept: Row[] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Row[]).filter((r) => !ran.has(r.case)) : [];
-  writeFileSync(file, JSON.stringify([...rows, ...kept], null, 2) + '\n');
-  console.log(`wrote ${join(dir, 'resnet.json')}`);
+  const file = join(here, 'results', 'resnet.json');
+  mergeResults(file, rows);
+  console.log(`wrote ${file}`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await run();
