@@ -17,7 +17,7 @@
  * then a tree in workgroup memory adds the 256 partials, which keeps the rounding error near
  * log2(n) ulps rather than n.
  */
-import { storageBindings } from './elementwise-wgsl.ts';
+import { perValueMain, storageBindings } from './elementwise-wgsl.ts';
 
 /** Which of bnBackward's outputs are given (the flags word). */
 export const BN_DX = 1, BN_DGAMMA = 2, BN_DBETA = 4;
@@ -47,10 +47,7 @@ const TREE = (part: string) => `  workgroupBarrier();
   }`;
 
 /** The index t of a per-value (or per-channel) invocation, returning past `total`. */
-const PER_VALUE = `@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let t = (w.y * b.gx + w.x) * 256u + l;
-  if (t >= b.total) { return; }`;
+const PER_VALUE = perValueMain('b.gx', 'b.total');
 
 /** The value k (of n) of channel c, in x's layout [N, C, S]. */
 const AT = '((k / b.S) * b.C + c) * b.S + k % b.S';

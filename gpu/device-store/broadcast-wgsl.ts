@@ -10,6 +10,7 @@
  * The nest travels in a small u32 storage buffer: [rank, op, side, total, gx, dims.., sa.., sb..].
  */
 import type { BinaryOp, LoopNest } from '../../core/kernels/broadcast.ts';
+import { perValueMain } from './elementwise-wgsl.ts';
 
 export const MAX_RANK = 6;
 const OPS: BinaryOp[] = ['add', 'sub', 'mul', 'div'];
@@ -31,10 +32,7 @@ fn sb(d: u32) -> u32 { return m[5u + ${2 * MAX_RANK}u + d]; }`;
 
 export const BROADCAST_FORWARD = `${HEAD}
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let t = (w.y * m[4] + w.x) * 256u + l;
-  if (t >= m[3]) { return; }
+${perValueMain('m[4]', 'm[3]')}
   var rem = t;
   var ia = 0u;
   var ib = 0u;
@@ -61,10 +59,7 @@ export const BROADCAST_BACKWARD = `${HEAD}
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 fn sx(d: u32) -> u32 { if (m[2] == 0u) { return sa(d); } return sb(d); }
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let e = (w.y * m[4] + w.x) * 256u + l;
-  if (e >= m[3]) { return; }
+${perValueMain('m[4]', 'm[3]', 'e')}
   let rank = m[0];
   // x's own indices along the axes it is not stretched on; the stretched ones are walked below
   var fixed: array<u32, ${MAX_RANK}>;

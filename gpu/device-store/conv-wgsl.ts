@@ -12,7 +12,7 @@
  * travels in one uniform block (GEOMETRY_WORDS words, order of GEOMETRY).
  */
 import type { ConvGeometry } from '../../core/kernels/conv.ts';
-import { storageBindings } from './elementwise-wgsl.ts';
+import { perValueMain, storageBindings } from './elementwise-wgsl.ts';
 
 export const GEOMETRY = ['N', 'C', 'H', 'W', 'O', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'Ho', 'Wo', 'total', 'gx', 'n0'] as const;
 export const GEOMETRY_WORDS = GEOMETRY.length;
@@ -28,10 +28,7 @@ export type ConvShaderName = 'im2col' | 'col2imAdd' | 'channelFill' | 'biasGradi
 const header = (operands: [string, 'read' | 'read_write'][]) => `struct G { ${GEOMETRY.map((k) => `${k}: u32`).join(', ')} }
 @group(0) @binding(0) var<uniform> g: G;
 ${storageBindings(operands)}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let t = (w.y * g.gx + w.x) * 256u + l;
-  if (t >= g.total) { return; }
+${perValueMain('g.gx', 'g.total')}
   let P = g.Ho * g.Wo;
   let K2 = g.kh * g.kw;`;
 

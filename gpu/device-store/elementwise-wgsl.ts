@@ -11,6 +11,18 @@ import type { AdamStep } from '../../core/kernels/adam.ts';
 
 export const WORKGROUP = 256;
 
+/**
+ * The entry point of a shader with one invocation per value: `index` is the value's position on
+ * the two-dimensional grid (`gx` workgroups wide, so that more than the device's per-dimension
+ * limit fit), and invocations past `total` return. The shader's body follows; it closes the brace.
+ */
+export function perValueMain(gx: string, total: string, index = 't'): string {
+  return `@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
+  let ${index} = (w.y * ${gx} + w.x) * ${WORKGROUP}u + l;
+  if (${index} >= ${total}) { return; }`;
+}
+
 /** The storage operands of a shader, bound from 1 in argument order (binding 0 is the parameter block the worker's dispatch writes). */
 export function storageBindings(operands: [string, 'read' | 'read_write'][]): string {
   return operands.map(([name, access], j) => `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<f32>;`).join('\n');
@@ -38,10 +50,7 @@ export function elementwiseShader(kernel: DeviceKernelName): string {
   return `struct Params { n: u32, gx: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 ${storageBindings(k.operands)}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let i = (w.y * p.gx + w.x) * ${WORKGROUP}u + l;
-  if (i >= p.n) { return; }
+${perValueMain('p.gx', 'p.n', 'i')}
   ${k.body}
 }
 `;
@@ -55,10 +64,7 @@ export const ADAM = `struct A { n: u32, gx: u32, beta1: f32, beta2: f32, oneMinu
   eps: f32, weightDecay: f32, stepSize: f32, bc2: f32, pad0: u32, pad1: u32 }
 @group(0) @binding(0) var<uniform> a: A;
 ${storageBindings([['theta', 'read_write'], ['grad', 'read'], ['m', 'read_write'], ['v', 'read_write']])}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let i = (w.y * a.gx + w.x) * ${WORKGROUP}u + l;
-  if (i >= a.n) { return; }
+${perValueMain('a.gx', 'a.n', 'i')}
   let g = grad[i] + a.weightDecay * theta[i];
   let mi = a.beta1 * m[i] + a.oneMinusBeta1 * g;
   let vi = a.beta2 * v[i] + a.oneMinusBeta2 * g * g;

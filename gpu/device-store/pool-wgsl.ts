@@ -7,6 +7,7 @@
  *                     windows in output order (gathered: no two invocations write one value)
  */
 import type { PoolGeometry } from '../../core/kernels/pool.ts';
+import { perValueMain, storageBindings } from './elementwise-wgsl.ts';
 
 const FIELDS = ['planes', 'H', 'W', 'kh', 'kw', 'sh', 'sw', 'ph', 'pw', 'Ho', 'Wo', 'total', 'gx', 'pad'] as const;
 
@@ -19,13 +20,8 @@ const HEAD = `struct G { ${FIELDS.map((k) => `${k}: u32`).join(', ')} }
 @group(0) @binding(0) var<uniform> g: G;`;
 
 export const MAX_POOL = `${HEAD}
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> argmax: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let t = (w.y * g.gx + w.x) * 256u + l;
-  if (t >= g.total) { return; }
+${storageBindings([['x', 'read'], ['y', 'read_write'], ['argmax', 'read_write']])}
+${perValueMain('g.gx', 'g.total')}
   let ox = t % g.Wo; let oy = (t / g.Wo) % g.Ho; let q = t / (g.Wo * g.Ho);
   let base = q * g.H * g.W;
   var best = 0.0;
@@ -48,13 +44,8 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32
 `;
 
 export const MAX_POOL_BACKWARD = `${HEAD}
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> argmax: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let t = (w.y * g.gx + w.x) * 256u + l;
-  if (t >= g.total) { return; }
+${storageBindings([['dy', 'read'], ['argmax', 'read'], ['dx', 'read_write']])}
+${perValueMain('g.gx', 'g.total')}
   let pos = t % (g.H * g.W); let q = t / (g.H * g.W);
   let yy = i32(pos / g.W); let xx = i32(pos % g.W);
   // the windows that cover (yy, xx): oy·sh − ph ≤ yy ≤ oy·sh − ph + kh − 1, likewise for x

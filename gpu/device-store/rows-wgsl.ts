@@ -15,7 +15,7 @@
  *                    WGSL may assume floats finite, so x != x is no test), else 0
  *   l2NormalizeBackward  one workgroup per row, Σ y dy by tree; dx += (dy − y Σ y dy) / norm (dy / s where clamped)
  */
-import { storageBindings } from './elementwise-wgsl.ts';
+import { perValueMain, storageBindings } from './elementwise-wgsl.ts';
 
 export const ROW_WORDS = 8;
 
@@ -137,10 +137,7 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32
 `;
   }
   return `${head}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) w: vec3u, @builtin(local_invocation_index) l: u32) {
-  let t = (w.y * u.gx + w.x) * 256u + l;
-  if (t >= u.total) { return; }
+${perValueMain('u.gx', 'u.total')}
   ${k.body}
 }
 `;
