@@ -8,9 +8,11 @@
  *   its normalisation, training and eval: y and the running statistics;
  * - row L2 normalisation and its backward at the embedding sizes (the tiny model's 256, ResNet-50's
  *   2048), a row of zeros (the clamped case) among them;
- * - Adam, three steps, at the size of a ResNet-50 layer4 conv.
+ * - Adam, three steps, at the size of a ResNet-50 layer4 conv;
+ * - all four (and the finiteness flag) on random shapes too (fast-check), the same references.
  */
 import { expect, it } from 'vitest';
+import fc from 'fast-check';
 import { kernels, stateDtype } from '../../core/backend.ts';
 import { Rng } from '../../core/random.ts';
 import { alloc } from '../../core/tensor.ts';
@@ -101,5 +103,60 @@ describeEachBackend('state kernels: BatchNorm scale and shift, L2 normalisation,
     expect(relError(theta, want.theta), 'θ').toBeLessThan(1e-6);
     expect(relError(m, want.m), 'm').toBeLessThan(1e-6);
     expect(relError(v, want.v), 'v').toBeLessThan(1e-6);
+  });
+
+  it('on random shapes: BatchNorm scale and shift, L2 normalisation and its backward, Adam, the finiteness flag', () => {
+    fc.assert(fc.property(fc.integer({ min: 2, max: 5 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.boolean(),
+      fc.integer({ min: 0, max: 1000 }), (N, C, S, training, seed) => {
+        const n = N * C * S, l = { N, C, S };
+        const rng = new Rng(seed);
+        const x = f32(n, rng, 2, 1), gamma = f32(C, rng), beta = f32(C, rng);
+        const runningMean = f32(C, rng), runningVar = f32(C, rng).map((v) => 1 + Math.abs(v));
+        const want = batchNormReference(x, [N, C, S], gamma, beta, runningMean, runningVar, training, 0.1, 1e-5);
+        const [mean, variance, invStd, scale, shift] = Array.from({ length: 5 }, () => state(C));
+        if (training) kernels.batchNormStatistics(l, x, mean, variance);
+        kernels.batchNormScaleShift(C, { training, momentum: 0.1, eps: 1e-5, n: N * S }, gamma, beta, runningMean, runningVar,
+          mean, variance, invStd, scale, shift);
+        const y = alloc('float32', n);
+        kernels.batchNormNormalize(l, x, scale, shift, y);
+        expect(relError(y, want.y), 'BatchNorm y').toBeLessThan(1e-5);
+        expect(relError(runningVar, want.runningVar), 'running variance').toBeLessThan(1e-6);
+
+        // L2 normalisation of x viewed as [N·C, S], and its backward against the float64 formula
+        const rows = N * C, dy = f32(n, rng), norms = state(rows), z = alloc('float32', n);
+        kernels.l2Normalize(rows, S, 1e-12, x, z, norms);
+        expect(relError(z, l2NormalizeReference(x, S, 1e-12)), 'L2 y').toBeLessThan(1e-6);
+        const dx = alloc('float32', n);
+        kernels.l2NormalizeBackward(rows, S, 1e-12, z, norms, dy, dx);
+        // relative to the size of the terms (a row of one value has gradient 0 exactly)
+        let worst = 0;
+        for (let r = 0; r < rows; r++) {
+          let q = 0, dot = 0;
+          for (let j = 0; j < S; j++) q += x[r * S + j] ** 2;
+          const norm = Math.sqrt(q);
+          for (let j = 0; j < S; j++) dot += (x[r * S + j] / norm) * dy[r * S + j];
+          for (let j = 0; j < S; j++) {
+            const yj = x[r * S + j] / norm, want = (dy[r * S + j] - yj * dot) / norm;
+            worst = Math.max(worst, Math.abs(dx[r * S + j] - want) / ((Math.abs(dy[r * S + j]) + Math.abs(yj * dot)) / norm));
+          }
+        }
+        expect(worst, 'L2 dx, relative to its terms').toBeLessThan(1e-5);
+
+        // Adam: two steps on θ = x
+        const theta = x.map((v) => v * 1e-3), grads = [f32(n, rng), f32(n, rng)];
+        const adam = adamReference(theta, grads, 1e-3, 0.9, 0.999, 1e-8, 5e-4);
+        const m = state(n).fill(0), v = state(n).fill(0);
+        grads.forEach((g, t) => kernels.adamUpdate(n, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 5e-4, stepSize: 1e-3 / (1 - 0.9 ** (t + 1)),
+          bc2: Math.sqrt(1 - 0.999 ** (t + 1)) }, theta, g, m, v));
+        expect(relError(theta, adam.theta), 'Adam θ').toBeLessThan(1e-6);
+
+        // the finiteness flag: a NaN at a random place
+        const flags = alloc('float32', 2);
+        const bad = x.slice();
+        bad[seed % n] = Number.NaN;
+        kernels.nonFinite(n, x, flags, 0);
+        kernels.nonFinite(n, bad, flags, 1);
+        expect(Array.from(flags)).toEqual([0, 1]);
+      }), { numRuns: 40 });
   });
 });
