@@ -11,7 +11,8 @@
  * - conv2d forward, dW, dX and the bias gradient (im2col / col2im and the batched GEMM on the device)
  *   at the tiny model's conv shapes, within float32 rounding;
  * - BatchNorm's statistics, running statistics, scale and shift, normalisation and backward (a
- *   workgroup per channel), and Adam, within float32 rounding of the float64 definitions;
+ *   workgroup per channel), and Adam, within float32 rounding of the float64 definitions; the
+ *   statistics and normalisation also past 2^24 values;
  * - softmax, row L2 normalisation, the scalar unary ops, sums over an axis and mean pooling, forward
  *   and backward, within float32 rounding; the finiteness flag exactly;
  * - the broadcasting binary ops and both gradients (gathered per gradient value) at the attention
@@ -218,6 +219,34 @@ describe('webgpu device store', () => {
         }
       }
     }
+  });
+
+  it('BatchNorm statistics and normalisation past 2^24 values (ResNet-50 layer1 at batch 65, 256x128: [65, 64, 64, 32])', () => {
+    // a tensor past f32-exact indices on the 2-D dispatch grid; the per-channel sums over 133,120 values
+    const [N, C, S] = [65, 64, 64 * 32];
+    const n = N * C * S;
+    const x = new Float32Array(n);
+    for (let i = 0; i < n; i++) x[i] = ((i * 2654435761) % 1000) / 250 + (Math.floor(i / S) % C) / 8;
+    const mean = new Float32Array(C), variance = new Float32Array(C);
+    const scale = Float32Array.from({ length: C }, (_, c) => 1 + c / C), shift = Float32Array.from({ length: C }, (_, c) => -c / 10);
+    const y = new Float32Array(n).fill(Number.NaN);
+    onWebGpu(() => {
+      kernels.batchNormStatistics({ N, C, S }, x, mean, variance);
+      kernels.batchNormNormalize({ N, C, S }, x, scale, shift, y);
+    });
+    const sum = new Float64Array(C), squares = new Float64Array(C);
+    for (let i = 0; i < n; i++) sum[Math.floor(i / S) % C] += x[i];
+    for (let i = 0; i < n; i++) { const c = Math.floor(i / S) % C; squares[c] += (x[i] - sum[c] / (N * S)) ** 2; }
+    for (let c = 0; c < C; c++) {
+      expect(Math.abs(mean[c] - sum[c] / (N * S)) / (sum[c] / (N * S)), `mean[${c}]`).toBeLessThan(1e-5);
+      expect(Math.abs(variance[c] - squares[c] / (N * S)) / (squares[c] / (N * S)), `variance[${c}]`).toBeLessThan(1e-5);
+    }
+    let wrong = 0;
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor(i / S) % C, want = x[i] * scale[c] + shift[c];
+      if (!(Math.abs(y[i] - want) <= 4 * 2 ** -24 * (Math.abs(x[i] * scale[c]) + Math.abs(shift[c])))) wrong++;
+    }
+    expect(wrong, `values of y [${N}, ${C}, ${S}] off x · scale + shift`).toBe(0);
   });
 
   it('Adam within float32 rounding of its float64 definition, at a layer4 conv\'s size', () => {
