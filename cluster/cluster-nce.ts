@@ -9,12 +9,16 @@
  *
  * `clusterNceLoss` is the tape primitive the training loop uses (the loss as a scalar Tensor,
  * `backward(loss)`); `clusterNce` is the same computation on plain arrays, loss and ∂L/∂f at once.
- * Both products go through the active backend's GEMM (core/backend.ts).
+ * Every step is a kernel of the active backend (core/backend.ts: the two products, softmax
+ * cross-entropy and its backward), so on a device backend f, M and ∂L/∂f stay on the device and
+ * only the B per-row losses come to the host.
  */
-import { kernels } from '../core/backend.ts';
+import { kernels, stateDtype, type Buf } from '../core/backend.ts';
 import type { Float } from '../core/gemm.ts';
 import { record } from '../core/autograd.ts';
 import { Tensor } from '../core/tensor.ts';
+import { TensorStorage } from '../core/tensor-storage.ts';
+import { clusterIds } from './cluster-ids.ts';
 
 export interface ClusterNceResult {
   loss: number;
@@ -22,58 +26,52 @@ export interface ClusterNceResult {
   gradF: Float;
 }
 
-function checkInputs(f: Float, B: number, D: number, M: Float, K: number, targets: ArrayLike<number>, tau: number): void {
-  if (f.length !== B * D) throw new Error(`clusterNce (eq. 1): f has ${f.length} values, expected B·D = ${B}·${D}`);
-  if (M.length !== K * D) throw new Error(`clusterNce (eq. 1): memory has ${M.length} values, expected K·D = ${K}·${D}`);
-  if (targets.length !== B) throw new Error(`clusterNce (eq. 1): ${targets.length} targets for a batch of ${B}`);
-  if (!(tau > 0)) throw new Error(`clusterNce (eq. 1): temperature τ = ${tau} must be > 0`);
-  for (let b = 0; b < B; b++) {
-    const t = targets[b];
-    if (!Number.isInteger(t) || t < 0 || t >= K) throw new Error(`clusterNce (eq. 1): targets[${b}] = ${t} is not a cluster id in [0, K = ${K})`);
-  }
+const WHO = 'clusterNce (eq. 1)';
+const isF64 = (a: Buf) => (a instanceof TensorStorage ? a.dtype === 'float64' : a instanceof Float64Array);
+
+function checkInputs(f: Buf, B: number, D: number, M: Buf, K: number, tau: number): void {
+  if (f.length !== B * D) throw new Error(`${WHO}: f has ${f.length} values, expected B·D = ${B}·${D}`);
+  if (M.length !== K * D) throw new Error(`${WHO}: memory has ${M.length} values, expected K·D = ${K}·${D}`);
+  if (!(tau > 0)) throw new Error(`${WHO}: temperature τ = ${tau} must be > 0`);
 }
 
-/** Forward: the loss, and p = softmax(f·Mᵀ/τ) [B, K] kept for the backward. */
-function forward(f: Float, B: number, D: number, M: Float, K: number, targets: ArrayLike<number>, tau: number): { loss: number; p: Float64Array } {
-  checkInputs(f, B, D, M, K, targets, tau);
+/** Forward: the loss, and p = softmax(f·Mᵀ/τ) [B, K] kept for the backward (in the state precision, float64 for float64 operands). */
+function forward(f: Buf, B: number, D: number, M: Buf, K: number, t: TensorStorage, tau: number): { loss: number; p: TensorStorage } {
+  const dtype = isF64(f) || isF64(M) ? 'float64' : stateDtype();
+  const logits = new TensorStorage(dtype, B * K), p = new TensorStorage(dtype, B * K), losses = new TensorStorage(dtype, B);
   // logits [B, K] = f·Mᵀ / τ
-  const p = new Float64Array(B * K);
-  kernels.gemm(false, true, B, K, D, 1 / tau, f, 0, D, M, 0, D, 0, p, 0, K);
-  // L = mean_b (logsumexp_k logits[b] − logits[b, t_b]); p = softmax(logits) in place.
+  kernels.gemm(false, true, B, K, D, 1 / tau, f, 0, D, M, 0, D, 0, logits, 0, K);
+  // L = mean_b (logsumexp_k logits[b] − logits[b, t_b]); p = softmax(logits)
+  kernels.softmaxCrossEntropy(B, K, logits, t, p, losses);
+  const perRow = losses.read();
   let loss = 0;
-  for (let b = 0; b < B; b++) {
-    const row = b * K;
-    let max = -Infinity;
-    for (let k = 0; k < K; k++) if (p[row + k] > max) max = p[row + k];
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp(p[row + k] - max);
-    loss += max + Math.log(sum) - p[row + targets[b]];
-    for (let k = 0; k < K; k++) p[row + k] = Math.exp(p[row + k] - max) / sum;
-  }
+  for (let b = 0; b < B; b++) loss += perRow[b];
   return { loss: loss / B, p };
 }
 
-/** Backward: gradF += g · ∂L/∂f = g · ((p − onehot(t)) / B) · M / τ  (p is overwritten). */
-function backwardInto(p: Float64Array, B: number, D: number, M: Float, K: number, targets: ArrayLike<number>, tau: number, g: number, gradF: Float): void {
-  for (let b = 0; b < B; b++) {
-    p[b * K + targets[b]] -= 1;
-    for (let k = 0; k < K; k++) p[b * K + k] *= g / B;
-  }
-  kernels.gemm(false, false, B, D, K, 1 / tau, p, 0, K, M, 0, D, 1, gradF, 0, D);
+/** Backward: gradF += g · ∂L/∂f = (g/B) · (p − onehot(t)) · M / τ. */
+function backwardInto(p: TensorStorage, B: number, D: number, M: Buf, K: number, t: TensorStorage, tau: number, g: number, gradF: Buf): void {
+  const dLogits = new TensorStorage(p.dtype, B * K);
+  kernels.softmaxCrossEntropyBackward(B, K, g / B, p, t, dLogits);
+  kernels.gemm(false, false, B, D, K, 1 / tau, dLogits, 0, K, M, 0, D, 1, gradF, 0, D);
 }
 
 export function clusterNce(f: Float, B: number, D: number, M: Float, K: number, targets: ArrayLike<number>, tau = 0.05): ClusterNceResult {
-  const { loss, p } = forward(f, B, D, M, K, targets, tau);
+  checkInputs(f, B, D, M, K, tau);
+  const t = clusterIds(targets, B, K, WHO);
+  const { loss, p } = forward(f, B, D, M, K, t, tau);
   const gradF = f instanceof Float32Array ? new Float32Array(B * D) : new Float64Array(B * D);
-  backwardInto(p, B, D, M, K, targets, tau, 1, gradF);
+  backwardInto(p, B, D, M, K, t, tau, 1, gradF);
   return { loss, gradF };
 }
 
 /** eq. (1) on the tape: the loss of features f [B, D] as a scalar Tensor; backward reaches f. */
-export function clusterNceLoss(f: Tensor, M: Float, K: number, targets: ArrayLike<number>, tau = 0.05): Tensor {
+export function clusterNceLoss(f: Tensor, M: Buf, K: number, targets: ArrayLike<number> | TensorStorage, tau = 0.05): Tensor {
+  if (f.rank !== 2) throw new Error(`${WHO}: features have shape [${f.shape}], expected [B, D]`);
   const [B, D] = f.shape;
-  if (f.rank !== 2) throw new Error(`clusterNce (eq. 1): features have shape [${f.shape}], expected [B, D]`);
-  const { loss, p } = forward(f.storage.read(), B, D, M, K, targets, tau);
+  checkInputs(f.storage, B, D, M, K, tau);
+  const t = clusterIds(targets, B, K, WHO);
+  const { loss, p } = forward(f.storage, B, D, M, K, t, tau);
   const out = Tensor.from([loss], [], f.dtype);
-  return record(out, [f], (dy) => backwardInto(p, B, D, M, K, targets, tau, dy.read()[0], f.gradBuffer()));
+  return record(out, [f], (dy) => backwardInto(p, B, D, M, K, t, tau, dy.read()[0], f.gradOf()));
 }

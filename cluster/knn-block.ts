@@ -95,7 +95,8 @@ export function processBlockPair(
 ): void {
   const mI = p.i1 - p.i0;
   const mJ = p.j1 - p.j0;
-  kernels.gemm(false, true, mI, mJ, D, 1, X, p.i0 * D, D, X, p.j0 * D, D, 0, scratch, 0, mJ);
+  // C is exactly the block's product (beta = 0): written whole, so a device backend takes nothing up for it
+  kernels.gemm(false, true, mI, mJ, D, 1, X, p.i0 * D, D, X, p.j0 * D, D, 0, scratch.subarray(0, mI * mJ), 0, mJ);
   if (kk === 0) return;
   const diagonal = p.i0 === p.j0;
   for (let a = 0; a < mI; a++) {

@@ -8,12 +8,16 @@
  *        'centroid' (Cluster Contrast's code): m_k = normalised mean of cluster k's features.
  * Update (the contract's memory_update):
  *        'momentum' (contract mode "centroid"): for each sample in batch order, m[t] ← μ·m[t] + (1−μ)·f, renormalise.
- *        'hard'     (the paper's batch-hard): for each cluster t in the batch, in increasing t, take its
- *                   sample with the lowest f·m[t] (the hardest) and apply the same update with it.
- * The update is its own step (ClusterMemory.update), called after backward, never inside it.
+ *        'hard'     (the paper's batch-hard): for each cluster t in the batch, take its sample with the
+ *                   lowest f·m[t] (the hardest; the first on ties) and apply the same update with it.
+ * The update is its own step (ClusterMemory.update), called after backward, never inside it; it is a
+ * kernel of the active backend (core/kernels/memory.ts), so on a device backend the rows stay there.
  */
+import { kernels } from '../core/backend.ts';
 import type { Float } from '../core/gemm.ts';
 import { normalizeRowInPlace } from '../core/rows.ts';
+import { TensorStorage } from '../core/tensor-storage.ts';
+import { clusterIds } from './cluster-ids.ts';
 
 export type MemoryInit = 'random' | 'centroid';
 export type MemoryUpdateMode = 'hard' | 'momentum';
@@ -23,50 +27,23 @@ export interface IntSource {
   int(n: number): number;
 }
 
-function checkTargets(targets: ArrayLike<number>, B: number, K: number, who: string): void {
-  if (targets.length !== B) throw new Error(`${who}: ${targets.length} targets for a batch of ${B}`);
-  for (let b = 0; b < B; b++) {
-    const t = targets[b];
-    if (!Number.isInteger(t) || t < 0 || t >= K) throw new Error(`${who}: targets[${b}] = ${t} is not a cluster id in [0, K = ${K})`);
-  }
-}
-
-/** m[t] ← μ·m[t] + (1 − μ)·f_b, then m[t] ← m[t] / ‖m[t]‖. */
-function momentumStep(M: Float, t: number, f: Float, b: number, D: number, momentum: number): void {
-  const mo = t * D, fo = b * D;
-  for (let d = 0; d < D; d++) M[mo + d] = momentum * M[mo + d] + (1 - momentum) * f[fo + d];
-  normalizeRowInPlace(M, mo, D);
-}
-
-/** The contract's memory_update, in place on M [K, D]. */
-export function memoryUpdate(M: Float, K: number, D: number, f: Float, B: number, targets: ArrayLike<number>, momentum: number, mode: MemoryUpdateMode): void {
+/** The contract's memory_update, in place on M [K, D] (the kernel: core/kernels/memory.ts). */
+export function memoryUpdate(M: Float | TensorStorage, K: number, D: number, f: Float | TensorStorage, B: number,
+  targets: ArrayLike<number> | TensorStorage, momentum: number, mode: MemoryUpdateMode): void {
   if (M.length !== K * D) throw new Error(`memoryUpdate: memory has ${M.length} values, expected K·D = ${K}·${D}`);
   if (f.length !== B * D) throw new Error(`memoryUpdate: features have ${f.length} values, expected B·D = ${B}·${D}`);
   if (!(momentum >= 0 && momentum <= 1)) throw new Error(`memoryUpdate: momentum = ${momentum} must be in [0, 1]`);
-  checkTargets(targets, B, K, 'memoryUpdate');
-  if (mode === 'momentum') {
-    for (let b = 0; b < B; b++) momentumStep(M, targets[b], f, b, D, momentum);
-    return;
-  }
-  if (mode !== 'hard') throw new Error(`memoryUpdate: mode '${mode}' is not 'hard' or 'momentum'`);
-  // Batch-hard: per cluster present, the sample with the lowest f·m[t] (first one on ties).
-  const hardest = new Map<number, { b: number; sim: number }>();
-  for (let b = 0; b < B; b++) {
-    const t = targets[b];
-    let sim = 0;
-    for (let d = 0; d < D; d++) sim += f[b * D + d] * M[t * D + d];
-    const cur = hardest.get(t);
-    if (cur === undefined || sim < cur.sim) hardest.set(t, { b, sim });
-  }
-  for (const t of [...hardest.keys()].sort((a, b) => a - b)) momentumStep(M, t, f, hardest.get(t)!.b, D, momentum);
+  if (mode !== 'hard' && mode !== 'momentum') throw new Error(`memoryUpdate: mode '${mode}' is not 'hard' or 'momentum'`);
+  const t = clusterIds(targets, B, K, 'memoryUpdate');
+  kernels.memoryUpdate(D, B, momentum, mode === 'hard', M, f, t);
 }
 
 export class ClusterMemory {
   private constructor(
     readonly K: number,
     readonly D: number,
-    /** [K, D] unit rows. */
-    readonly rows: Float,
+    /** [K, D] unit rows, where the active backend keeps them (on a device backend: on the device). */
+    readonly rows: TensorStorage,
     readonly mode: MemoryUpdateMode,
     readonly momentum: number,
   ) {}
@@ -102,11 +79,11 @@ export class ClusterMemory {
       // Normalising the sum is normalising the mean.
       normalizeRowInPlace(rows, t * D, D);
     }
-    return new ClusterMemory(K, D, rows, opts.mode, opts.momentum);
+    return new ClusterMemory(K, D, new TensorStorage(rows), opts.mode, opts.momentum);
   }
 
   /** The memory step after backward: features [B, D] (L2-normalised, detached) with their cluster ids. */
-  update(features: Float, targets: ArrayLike<number>): void {
+  update(features: Float | TensorStorage, targets: ArrayLike<number> | TensorStorage): void {
     memoryUpdate(this.rows, this.K, this.D, features, targets.length, targets, this.momentum, this.mode);
   }
 }

@@ -19,6 +19,8 @@ import * as cpuBatchNorm from './kernels/batchnorm.ts';
 import type { BatchNormLayout, BatchNormStep } from './kernels/batchnorm.ts';
 import * as cpuAdam from './kernels/adam.ts';
 import * as cpuL2 from './kernels/l2norm.ts';
+import * as cpuCrossEntropy from './kernels/cross-entropy.ts';
+import * as cpuMemory from './kernels/memory.ts';
 import type { AdamStep } from './kernels/adam.ts';
 import * as cpuElementwise from './kernels/elementwise.ts';
 import * as cpuPool from './kernels/pool.ts';
@@ -100,6 +102,12 @@ export interface Kernels {
   nonFinite: (n: number, x: Buf, flags: Buf, slot: number) => void;
   /** One Adam step of a parameter θ [n] with gradient g and moments m, v (core/kernels/adam.ts). */
   adamUpdate: (n: number, step: AdamStep, theta: Buf, grad: Buf, m: Buf, v: Buf) => void;
+  /** p [rows, n] = softmax of each row of logits x, losses [rows] their cross-entropy with targets [rows]; both overwritten. */
+  softmaxCrossEntropy: (rows: number, n: number, x: Buf, targets: Buf, p: Buf, losses: Buf) => void;
+  /** dx [rows, n] = scale · (p − onehot(targets)); dx is overwritten. */
+  softmaxCrossEntropyBackward: (rows: number, n: number, scale: number, p: Buf, targets: Buf, dx: Buf) => void;
+  /** The memory update of M [K, D] with features f [B, D] and cluster ids targets [B] (core/kernels/memory.ts). */
+  memoryUpdate: (D: number, B: number, momentum: number, hard: boolean, M: Buf, f: Buf, targets: Buf) => void;
 }
 export type KernelName = keyof Kernels;
 
@@ -110,14 +118,21 @@ export type KernelName = keyof Kernels;
  */
 export type Buf = Float | TensorStorage;
 
+/** What a kernel does with an operand: reads it, updates it (reads and writes, possibly only part of it), or writes every value. */
+export type OperandRole = 'in' | 'acc' | 'out';
+
+/** The GEMM's C [M, N] (arguments 2, 3, 12–15): written whole when beta = 0 and the product covers all of it, else updated. */
+const gemmC = (a: readonly unknown[]): OperandRole =>
+  a[12] === 0 && a[14] === 0 && a[15] === a[3] && (a[2] as number) * (a[3] as number) === (a[13] as Buf).length ? 'out' : 'acc';
+
 /**
  * What each kernel does with its operands, by argument position: reads it ('in'), updates it
- * ('acc': reads and writes, possibly only part of it), or writes every value ('out': nothing needs
- * to be brought over first). One home for this knowledge: the registry's adapters below use it to
- * move a storage no more than the kernel needs.
+ * ('acc'), or writes every value ('out': nothing needs to be brought over first); where that
+ * depends on the call, a function of its arguments. One home for this knowledge: the registry's
+ * adapters below use it to move a storage no more than the kernel needs.
  */
-export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<number, 'in' | 'acc' | 'out'>> } = {
-  gemm: { 6: 'in', 9: 'in', 13: 'acc' },
+export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<number, OperandRole | ((args: readonly unknown[]) => OperandRole)>> } = {
+  gemm: { 6: 'in', 9: 'in', 13: gemmC },
   conv2d: { 1: 'in', 2: 'in', 3: 'in', 4: 'out' },
   conv2dBackpropFilter: { 1: 'in', 2: 'in', 3: 'acc' },
   conv2dBackpropInput: { 1: 'in', 2: 'in', 3: 'acc' },
@@ -146,6 +161,9 @@ export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<numb
   l2NormalizeBackward: { 3: 'in', 4: 'in', 5: 'in', 6: 'acc' },
   nonFinite: { 1: 'in', 2: 'acc' },
   adamUpdate: { 2: 'acc', 3: 'in', 4: 'acc', 5: 'acc' },
+  softmaxCrossEntropy: { 2: 'in', 3: 'in', 4: 'out', 5: 'out' },
+  softmaxCrossEntropyBackward: { 3: 'in', 4: 'in', 5: 'out' },
+  memoryUpdate: { 4: 'acc', 5: 'in', 6: 'in' },
 };
 
 type Is<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -156,14 +174,14 @@ export type HostKernels = { [K in KernelName]: Operands<Kernels[K], Float> };
 /** A device backend's kernels: every operand a buffer of its device store. */
 export type DeviceKernels = { [K in KernelName]: Operands<Kernels[K], DeviceBuffer> };
 
-type Roles = [number, 'in' | 'acc' | 'out'][];
-const rolesOf = (kernel: KernelName): Roles => Object.entries(KERNEL_OPERANDS[kernel]).map(([i, r]) => [Number(i), r]);
+/** Each operand's position and its role in the call with arguments `args`. */
+const rolesOf = (kernel: KernelName, args: readonly unknown[]): [number, OperandRole][] =>
+  Object.entries(KERNEL_OPERANDS[kernel]).map(([i, r]) => [Number(i), typeof r === 'function' ? r(args) : r]);
 
 /** A host kernel taking any operand: storages give their host copy (brought back from a device if need be). */
 function onHost<K extends KernelName>(kernel: K, fn: HostKernels[K]): Kernels[K] {
-  const roles = rolesOf(kernel);
   return ((...args: unknown[]) => {
-    for (const [i, role] of roles) {
+    for (const [i, role] of rolesOf(kernel, args)) {
       const a = args[i];
       if (a instanceof TensorStorage) args[i] = role === 'in' ? a.read() : role === 'acc' ? a.write() : a.overwrite();
     }
@@ -178,9 +196,9 @@ function onHost<K extends KernelName>(kernel: K, fn: HostKernels[K]): Kernels[K]
  * cpu reference on the host.
  */
 function onDevice<K extends KernelName>(kernel: K, store: DeviceStore, fn: DeviceKernels[K]): Kernels[K] {
-  const roles = rolesOf(kernel);
   const isF64 = (a: unknown) => a instanceof Float64Array || (a instanceof TensorStorage && a.dtype === 'float64');
   return ((...args: unknown[]) => {
+    const roles = rolesOf(kernel, args);
     if (roles.some(([i]) => isF64(args[i]))) return (registry.get('cpu')![kernel] as (...a: unknown[]) => void)(...args);
     const hostResults: TensorStorage[] = [];
     const wrapped = new Map<unknown, TensorStorage>(); // a host array given twice travels once
@@ -280,6 +298,8 @@ registerKernels('cpu', {
   batchNormNormalize, batchNormBackward, relu, reluBackward, add, addInto, maxPool2d, maxPool2dBackward, biasGradient, softmax, softmaxBackward,
   broadcastBinary, broadcastBinaryBackward, unary, unaryBackward, sumAxis, sumAxisBackward, meanPool, meanPoolBackward,
   l2Normalize: cpuL2.l2Normalize, l2NormalizeBackward: cpuL2.l2NormalizeBackward, nonFinite, adamUpdate: cpuAdam.adamUpdate,
+  softmaxCrossEntropy: cpuCrossEntropy.softmaxCrossEntropy, softmaxCrossEntropyBackward: cpuCrossEntropy.softmaxCrossEntropyBackward,
+  memoryUpdate: cpuMemory.memoryUpdate,
 });
 
 const storages = new Map<string, StorageProvider>();

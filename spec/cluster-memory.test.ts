@@ -2,24 +2,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClusterMemory, memoryUpdate } from '../cluster/memory.ts';
-import { TestRng } from './reference/cluster-reference.ts';
+import { TestRng, memoryUpdateReference } from './reference/cluster-reference.ts';
 
 const unit = (v: number[]) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
 const rows = (a: ArrayLike<number>, D: number) => Array.from({ length: a.length / D }, (_, i) => Array.from(a).slice(i * D, i * D + D));
-
-/** The contract's memory_update, on arrays of rows. */
-function updateReference(M: number[][], f: number[][], t: number[], mu: number, mode: 'hard' | 'momentum'): number[][] {
-  const m = M.map((r) => [...r]);
-  const step = (k: number, x: number[]) => { m[k] = unit(m[k].map((v, d) => mu * v + (1 - mu) * x[d])); };
-  if (mode === 'momentum') f.forEach((x, b) => step(t[b], x));
-  else {
-    for (const k of [...new Set(t)].sort((a, b) => a - b)) {
-      const sims = f.map((x, b) => (t[b] === k ? x.reduce((s, v, d) => s + v * m[k][d], 0) : Infinity));
-      step(k, f[sims.indexOf(Math.min(...sims))]);
-    }
-  }
-  return m;
-}
 
 const batch = fc.record({ K: fc.integer({ min: 1, max: 6 }), B: fc.integer({ min: 1, max: 12 }), D: fc.integer({ min: 1, max: 9 }), seed: fc.nat(), mu: fc.double({ min: 0, max: 0.95, noNaN: true }), hard: fc.boolean() });
 
@@ -33,7 +19,7 @@ describe('memory dictionary', () => {
       const mode = hard ? 'hard' : 'momentum';
       const flat = Float64Array.from(M.flat());
       memoryUpdate(flat, K, D, Float64Array.from(f.flat()), B, t, mu, mode);
-      const want = updateReference(M, f, t, mu, mode);
+      const want = memoryUpdateReference(M, f, t, mu, mode);
       rows(flat, D).forEach((r, k) => {
         r.forEach((v, d) => expect(v).toBeCloseTo(want[k][d], 12));
         expect(Math.hypot(...r)).toBeCloseTo(1, 12);
@@ -51,11 +37,11 @@ describe('memory dictionary', () => {
       const random = ClusterMemory.init(X, N, D, labels, K, { init: 'random', mode: 'hard', momentum: 0.1, rng: new TestRng(seed + 1), float64: true });
       const centroid = ClusterMemory.init(X, N, D, labels, K, { init: 'centroid', mode: 'momentum', momentum: 0.2, float64: true });
       const feat = (i: number) => Array.from(X.subarray(i * D, i * D + D));
-      rows(random.rows, D).forEach((r, k) => {
+      rows(random.rows.read(), D).forEach((r, k) => {
         const match = members(k).some((i) => unit(feat(i)).every((v, d) => Math.abs(v - r[d]) < 1e-12));
         expect(match).toBe(true);
       });
-      rows(centroid.rows, D).forEach((r, k) => {
+      rows(centroid.rows.read(), D).forEach((r, k) => {
         const sum = members(k).reduce((s, i) => s.map((v, d) => v + X[i * D + d]), new Array(D).fill(0));
         unit(sum).forEach((v, d) => expect(r[d]).toBeCloseTo(v, 12));
       });
@@ -68,11 +54,11 @@ describe('memory dictionary', () => {
     const X = Float32Array.from({ length: N * D }, () => rng.normal());
     const labels = Array.from({ length: N }, (_, i) => i % K);
     const mem = ClusterMemory.init(X, N, D, labels, K, { init: 'random', mode: 'hard', momentum: 0.1, rng });
-    const before = Float32Array.from(mem.rows);
+    const before = mem.rows.read().slice();
     mem.update(X.subarray(0, 8 * D), labels.slice(0, 8));
-    expect(mem.rows).toBeInstanceOf(Float32Array);
-    expect(Array.from(mem.rows)).not.toEqual(Array.from(before));
-    for (const r of rows(mem.rows, D)) expect(Math.hypot(...r)).toBeCloseTo(1, 5);
+    expect(mem.rows.read()).toBeInstanceOf(Float32Array);
+    expect(Array.from(mem.rows.read())).not.toEqual(Array.from(before));
+    for (const r of rows(mem.rows.read(), D)) expect(Math.hypot(...r)).toBeCloseTo(1, 5);
   });
 
   it('rejects targets outside [0, K)', () => {

@@ -35,6 +35,7 @@ import { registerWebGpuBackend, startWebGpuStore, type WebGpuStore } from '../gp
 import { STEPS_LR, threeTrainingSteps, worst } from './backbone-steps.ts';
 import { checkChainStaysOnDevice, checkStepTransfers } from './device-checks.ts';
 import { gemmReference } from './reference/core.ts';
+import { checkCrossEntropy, checkMemoryUpdate } from './kernels/cluster-nce-checks.ts';
 import type { ConvGeometry } from '../core/kernels/conv.ts';
 
 let store: WebGpuStore;
@@ -266,6 +267,18 @@ describe('webgpu device store', () => {
     const truth = run(true);
     const dev = onWebGpu(() => run(false));
     for (const k of ['theta', 'm', 'v'] as const) expect(worst(dev[k], truth[k]), k).toBeLessThan(1e-5);
+  });
+
+  it('ClusterNCE\'s softmax cross-entropy, its backward and the memory update (both modes) within float32 rounding, at the real shapes', () => {
+    onWebGpu(() => {
+      checkCrossEntropy(64, 700, 1);
+      checkCrossEntropy(8, 7, 2);
+      checkMemoryUpdate(700, 2048, 64, true, 3);
+      checkMemoryUpdate(700, 2048, 64, false, 4);
+      // few clusters: many samples of each, every one a candidate (hard) or a step (momentum)
+      checkMemoryUpdate(3, 300, 40, true, 5);
+      checkMemoryUpdate(3, 300, 40, false, 6);
+    });
   });
 
   it('softmax, row L2 normalisation, the scalar unary ops, sums over an axis, mean pooling and the finiteness flag within float32 rounding', () => {

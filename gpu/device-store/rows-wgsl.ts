@@ -14,16 +14,25 @@
  *   nonFinite        n1 values: one workgroup, flags[n2] = 1 if any is NaN or ±∞ (by its exponent bits:
  *                    WGSL may assume floats finite, so x != x is no test), else 0
  *   l2NormalizeBackward  one workgroup per row, Σ y dy by tree; dx += (dy − y Σ y dy) / norm (dy / s where clamped)
+ *   softmaxCrossEntropy  rows n0 of n1: softmax's workgroup per row, and losses[r] = max + log Σ e^{x − max} − x[t_r]
+ *   softmaxCrossEntropyBackward  one invocation per value: dx = s (p − [k = t_b])
+ *   memoryUpdate     batch n0, rows of n1 = D, hard n2 (1) or momentum (0), momentum s: one workgroup per batch
+ *                    row; the first sample of each cluster updates that cluster's row, alone (clusters never
+ *                    share a row, so only one cluster's steps are ordered): each of its samples in batch order
+ *                    (momentum), or once with the lowest f · m (hard, the first on ties); Σ by tree
  */
+import { L2_EPS } from '../../core/rows.ts';
 import { perValueMain, storageBindings } from './elementwise-wgsl.ts';
 
 export const ROW_WORDS = 8;
 
 export type RowShaderName = 'softmax' | 'softmaxBackward' | 'sigmoid' | 'sigmoidBackward' | 'addScalar' | 'addScalarBackward' |
-  'mulScalar' | 'mulScalarBackward' | 'sumAxis' | 'sumAxisBackward' | 'meanPool' | 'meanPoolBackward' | 'l2Normalize' | 'l2NormalizeBackward' | 'nonFinite';
+  'mulScalar' | 'mulScalarBackward' | 'sumAxis' | 'sumAxisBackward' | 'meanPool' | 'meanPoolBackward' | 'l2Normalize' | 'l2NormalizeBackward' | 'nonFinite' |
+  'softmaxCrossEntropy' | 'softmaxCrossEntropyBackward' | 'memoryUpdate';
 
 /** Shaders that run one workgroup per row (the others: one invocation per value). */
-export const PER_ROW: ReadonlySet<RowShaderName> = new Set(['softmax', 'softmaxBackward', 'l2Normalize', 'l2NormalizeBackward', 'nonFinite']);
+export const PER_ROW: ReadonlySet<RowShaderName> = new Set(['softmax', 'softmaxBackward', 'l2Normalize', 'l2NormalizeBackward', 'nonFinite',
+  'softmaxCrossEntropy', 'memoryUpdate']);
 
 export function rowWords(n0: number, n1: number, n2: number, total: number, gx: number, s = 0): ArrayBuffer {
   const words = new ArrayBuffer(4 * ROW_WORDS);
@@ -45,10 +54,8 @@ const ROW_SUM = (term: string) => `
   for (var j = l; j < u.n1; j = j + 256u) { s = s + ${term}; }
   part[l] = s;
 ${TREE('+')}`;
-const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: string }> = {
-  softmax: {
-    operands: [['x', 'read'], ['y', 'read_write']],
-    body: `
+/** y_r = softmax(x_r) for row r, leaving its max in mx and Σ e^{x − mx} in total. */
+const SOFTMAX_ROW = (y: string) => `
   let o = r * u.n1;
   var m = -0x1.fffffep+127f;
   for (var j = l; j < u.n1; j = j + 256u) { m = max(m, x[o + j]); }
@@ -57,12 +64,24 @@ ${TREE('max')}
   let mx = part[0];
   workgroupBarrier();
   var s = 0.0;
-  for (var j = l; j < u.n1; j = j + 256u) { let e = exp(x[o + j] - mx); y[o + j] = e; s = s + e; }
+  for (var j = l; j < u.n1; j = j + 256u) { let e = exp(x[o + j] - mx); ${y}[o + j] = e; s = s + e; }
   part[l] = s;
 ${TREE('+')}
   let total = part[0];
-  for (var j = l; j < u.n1; j = j + 256u) { y[o + j] = y[o + j] / total; }`,
-  },
+  for (var j = l; j < u.n1; j = j + 256u) { ${y}[o + j] = ${y}[o + j] / total; }`;
+
+/** The memory update's step with sample b on row mo: m ← s m + (1 − s) f_b, then m / max(‖m‖, eps). */
+const MEMORY_STEP = (b: string) => `
+    var q = 0.0;
+    for (var j = l; j < u.n1; j = j + 256u) { let v = u.s * M[mo + j] + (1.0 - u.s) * f[${b} * u.n1 + j]; M[mo + j] = v; q = q + v * v; }
+    part[l] = q;
+  ${TREE('+')}
+    let inv = 1.0 / max(sqrt(part[0]), ${L2_EPS});
+    workgroupBarrier();
+    for (var j = l; j < u.n1; j = j + 256u) { M[mo + j] = M[mo + j] * inv; }`;
+
+const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: string }> = {
+  softmax: { operands: [['x', 'read'], ['y', 'read_write']], body: SOFTMAX_ROW('y') },
   softmaxBackward: {
     operands: [['y', 'read'], ['dy', 'read'], ['dx', 'read_write']],
     body: `${ROW_SUM('dy[o + j] * y[o + j]')}
@@ -109,6 +128,41 @@ ${TREE('+')}
   part[l] = bad;
 ${TREE('max')}
   if (l == 0u) { flags[u.n2] = part[0]; }`,
+  },
+  softmaxCrossEntropy: {
+    operands: [['x', 'read'], ['targets', 'read'], ['p', 'read_write'], ['losses', 'read_write']],
+    body: `${SOFTMAX_ROW('p')}
+  if (l == 0u) { losses[r] = mx + log(total) - x[o + u32(targets[r])]; }`,
+  },
+  softmaxCrossEntropyBackward: {
+    operands: [['p', 'read'], ['targets', 'read'], ['dx', 'read_write']],
+    body: 'dx[t] = (p[t] - select(0.0, 1.0, t % u.n1 == u32(targets[t / u.n1]))) * u.s;',
+  },
+  memoryUpdate: {
+    operands: [['M', 'read_write'], ['f', 'read'], ['targets', 'read']],
+    body: `
+  let k = targets[r];
+  for (var b = 0u; b < r; b++) { if (targets[b] == k) { return; } }
+  let mo = u32(k) * u.n1;
+  if (u.n2 == 0u) {
+    for (var b = r; b < u.n0; b++) {
+      if (targets[b] == k) {${MEMORY_STEP('b')}
+      }
+    }
+    return;
+  }
+  var hardest = r;
+  var lowest = 0.0;
+  for (var b = r; b < u.n0; b++) {
+    if (targets[b] == k) {
+      var q = 0.0;
+      for (var j = l; j < u.n1; j = j + 256u) { q = q + f[b * u.n1 + j] * M[mo + j]; }
+      part[l] = q;
+    ${TREE('+')}
+      if (b == r || part[0] < lowest) { lowest = part[0]; hardest = b; }
+      workgroupBarrier();
+    }
+  }${MEMORY_STEP('hardest')}`,
   },
   l2NormalizeBackward: {
     operands: [['y', 'read'], ['norms', 'read'], ['dy', 'read'], ['dx', 'read_write']],

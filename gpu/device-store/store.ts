@@ -192,5 +192,8 @@ export function registerWebGpuBackend(store: WebGpuStore): void {
     batchNormBackward: ({ N, C, S }, x, dy, mean, invStd, scale, training, dx, dGamma, dBeta) =>
       store.send({ op: 'bnBackward', ids: [x, dy, mean, invStd, scale, dx, dGamma, dBeta].map((b) => (b ? id(b) : 0)), N, C, S, training }),
     adamUpdate: (n, step, theta, grad, m, v) => store.send({ op: 'adam', ids: [id(theta), id(grad), id(m), id(v)], n, step }),
+    softmaxCrossEntropy: (rows, n, x, targets, p, losses) => row('softmaxCrossEntropy', [x, targets, p, losses], rows, n, 0, 0),
+    softmaxCrossEntropyBackward: (rows, n, scale, p, targets, dx) => row('softmaxCrossEntropyBackward', [p, targets, dx], 0, n, 0, rows * n, scale),
+    memoryUpdate: (D, B, momentum, hard, M, f, targets) => row('memoryUpdate', [M, f, targets], B, D, hard ? 1 : 0, 0, momentum),
   });
 }

@@ -21,8 +21,9 @@ export { l2NormalizeRows };
 export function squaredDistanceBlock(
   qn: Buf, q0: number, rows: number, gn: Buf, g: number, d: number, out: Float32Array,
 ): void {
-  // out = qn[q0:q0+rows] . gn^T  (one GEMM), then 2 - 2 out, clamped at 0 against rounding.
-  kernels.gemm(false, true, rows, g, d, 1, qn, q0 * d, d, gn, 0, d, 0, out, 0, g);
+  // out = qn[q0:q0+rows] . gn^T  (one GEMM, beta = 0 over exactly its C: a device backend takes nothing up for it),
+  // then 2 - 2 out, clamped at 0 against rounding.
+  kernels.gemm(false, true, rows, g, d, 1, qn, q0 * d, d, gn, 0, d, 0, out.subarray(0, rows * g), 0, g);
   const n = rows * g;
   for (let i = 0; i < n; i++) {
     const v = 2 - 2 * out[i];

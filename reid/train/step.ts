@@ -5,16 +5,18 @@
  *
  * A non-finite feature, loss, gradient or parameter throws (`fail`, naming it) before anything it
  * touched is kept: the gradients are checked before the update, the parameters after it. The checks
- * are kernels (`nonFinite`, one flag per tensor), so on a device backend what crosses per iteration
- * is the batch (up), the features (down: ClusterNCE and the memory run on the host), their gradient
- * (up), and one flag per parameter, twice; parameters, gradients, activations and Adam's moments stay
- * on the device (spec/device-residency.test.ts counts it).
+ * are kernels (`nonFinite`, one flag per tensor), as are ClusterNCE and the memory update, so on a
+ * device backend what crosses per iteration is the batch and its B cluster ids (up), and the B
+ * per-row losses and two reads of flags (down: the features' and each gradient's, then each
+ * parameter's); features, memory, parameters, gradients, activations and Adam's moments stay on the
+ * device (spec/device-residency.test.ts counts it).
  */
 import { backward } from '../../core/autograd.ts';
 import { kernels } from '../../core/backend.ts';
 import { Tensor } from '../../core/tensor.ts';
 import { TensorStorage } from '../../core/tensor-storage.ts';
 import { clusterNceLoss } from '../../cluster/cluster-nce.ts';
+import { clusterIds } from '../../cluster/cluster-ids.ts';
 import type { ClusterMemory } from '../../cluster/memory.ts';
 import type { Adam } from '../../nn/optim.ts';
 
@@ -26,35 +28,41 @@ export interface StepModel {
 /** Failures a step reports: what is not finite; for a feature, the batch row it belongs to. */
 export type StepFailure = { what: 'feature'; row: number } | { what: 'loss'; value: number } | { what: 'gradient' | 'parameter'; name: string };
 
-/** The first tensor of `named` (by `of`) with a non-finite value, checked on the active backend: one flag each, read at once. */
-function firstNonFinite(named: [string, Tensor][], of: (p: Tensor) => TensorStorage | null): string | null {
-  const flags = new TensorStorage('float32', named.length);
-  named.forEach(([, p], i) => {
-    const s = of(p);
-    if (s) kernels.nonFinite(p.size, s, flags, i);
-  });
-  const bad = Array.from(flags.read()).findIndex((v) => v !== 0);
-  return bad >= 0 ? named[bad][0] : null;
+/** Whether each storage holds a non-finite value, checked on the active backend: one flag each, read at once (none for null). */
+function nonFiniteFlags(storages: (TensorStorage | null)[]): boolean[] {
+  const flags = new TensorStorage('float32', storages.length);
+  storages.forEach((s, i) => s && kernels.nonFinite(s.length, s, flags, i));
+  return Array.from(flags.read(), (v) => v !== 0);
+}
+
+/** The batch row of the first non-finite feature, if any (read on the host: only on the way to a failure). */
+function nonFiniteRow(f: Tensor, D: number): number | null {
+  const i = f.storage.read().findIndex((v) => !Number.isFinite(v));
+  return i >= 0 ? Math.floor(i / D) : null;
 }
 
 /** One iteration on batch x with cluster ids `targets`; returns the loss, or throws fail(…). */
 export function trainingStep(model: StepModel, optimizer: Adam, memory: ClusterMemory, tau: number, named: [string, Tensor][],
   x: Tensor, targets: Int32Array, fail: (f: StepFailure) => Error): number {
   const f = model.forward(x);
-  const features = f.storage.read(); // read, not f.data (a host write that would leave the device copy stale)
-  for (let i = 0; i < features.length; i++) if (!Number.isFinite(features[i])) throw fail({ what: 'feature', row: Math.floor(i / model.featureDim) });
+  const t = clusterIds(targets, targets.length, memory.K, 'trainingStep'); // up once, for ClusterNCE and the memory update
   // eq. (1): ClusterNCE against the memory dictionary, and its gradient with respect to f
-  const lossT = clusterNceLoss(f, memory.rows, memory.K, targets, tau);
+  const lossT = clusterNceLoss(f, memory.rows, memory.K, t, tau);
   const loss = lossT.data[0];
-  if (!Number.isFinite(loss)) throw fail({ what: 'loss', value: loss });
+  if (!Number.isFinite(loss)) {
+    const row = nonFiniteRow(f, model.featureDim);
+    throw fail(row === null ? { what: 'loss', value: loss } : { what: 'feature', row });
+  }
   backward(lossT);
-  const badGradient = firstNonFinite(named, (p) => p.gradStorage);
-  if (badGradient) throw fail({ what: 'gradient', name: badGradient });
+  // one read: the features' flag (a device may not carry a NaN into the loss), then each gradient's
+  const [badFeature, ...badGradient] = nonFiniteFlags([f.storage, ...named.map(([, p]) => p.gradStorage)]);
+  if (badFeature) throw fail({ what: 'feature', row: nonFiniteRow(f, model.featureDim)! });
+  if (badGradient.includes(true)) throw fail({ what: 'gradient', name: named[badGradient.indexOf(true)][0] });
   optimizer.update();
-  const badParameter = firstNonFinite(named, (p) => p.storage);
-  if (badParameter) throw fail({ what: 'parameter', name: badParameter });
+  const badParameter = nonFiniteFlags(named.map(([, p]) => p.storage));
+  if (badParameter.includes(true)) throw fail({ what: 'parameter', name: named[badParameter.indexOf(true)][0] });
   optimizer.zeroGrad();
   // the memory update: its own step, after the parameter update
-  memory.update(features, targets);
+  memory.update(f.storage, t);
   return loss;
 }

@@ -142,3 +142,18 @@ export function clusteredFeatures(rng: TestRng, N: number, D: number, clusters: 
   }
   return X;
 }
+
+/** The contract's memory_update, on arrays of rows (M [K][D], f [B][D]), as its definition reads. */
+export function memoryUpdateReference(M: number[][], f: number[][], t: number[], mu: number, mode: 'hard' | 'momentum'): number[][] {
+  const unit = (v: number[]) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
+  const m = M.map((r) => [...r]);
+  const step = (k: number, x: number[]) => { m[k] = unit(m[k].map((v, d) => mu * v + (1 - mu) * x[d])); };
+  if (mode === 'momentum') f.forEach((x, b) => step(t[b], x));
+  else {
+    for (const k of [...new Set(t)].sort((a, b) => a - b)) {
+      const sims = f.map((x, b) => (t[b] === k ? x.reduce((s, v, d) => s + v * m[k][d], 0) : Infinity));
+      step(k, f[sims.indexOf(Math.min(...sims))]);
+    }
+  }
+  return m;
+}

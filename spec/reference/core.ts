@@ -13,6 +13,7 @@
  *   maxPool2dReference, avgPoolReference (global), gemReference, softmaxReference, l2NormalizeReference,
  *   bmmReference, broadcastReference, sumReference, permuteReference
  *   adamReference         Adam with coupled weight decay, step by step as torch.optim.Adam defines it
+ *   crossEntropyReference per row: −log softmax(x)[t] and its gradient softmax(x) − onehot(t)
  */
 
 export type Arr = ArrayLike<number>;
@@ -303,4 +304,16 @@ export function adamReference(theta0: Arr, grads: Arr[], lr: number, beta1: numb
     }
   });
   return { theta, m, v };
+}
+
+/** For logits x [rows, n] and targets t: losses[r] = −log(e^{x[r, t_r]} / Σ_k e^{x[r, k]}), grad = softmax(x_r) − onehot(t_r). */
+export function crossEntropyReference(x: Arr, rows: number, n: number, t: Arr): { losses: Float64Array; grad: Float64Array } {
+  const losses = new Float64Array(rows), grad = new Float64Array(rows * n);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += Math.exp(x[r * n + k]);
+    losses[r] = -Math.log(Math.exp(x[r * n + t[r]]) / sum);
+    for (let k = 0; k < n; k++) grad[r * n + k] = Math.exp(x[r * n + k]) / sum - (k === t[r] ? 1 : 0);
+  }
+  return { losses, grad };
 }
