@@ -1,14 +1,18 @@
 /**
  * The WebGPU side of the device store (see store.ts): owns this thread's GPUDevice and every device
  * buffer, by id, and runs the commands of protocol.ts one after another, in the order they were
- * posted. A download copies the buffer to a mappable one, waits for the mapping, writes the values
- * into the shared data buffer and wakes the main thread; every other command returns at once.
+ * posted. Dispatches, clears and copies are recorded into one batch (gpu/wgsl/recorder.ts), submitted
+ * when the worker has no command left to run, when the batch is full, before an upload (which
+ * queue.writeBuffer would put ahead of the recorded work) and for a download. A download copies the
+ * buffer to a mappable one, waits for the mapping, writes the values into the shared data buffer and
+ * wakes the main thread; every other command returns at once.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { installWebGpu, type SoftwareAdapterPolicy } from '../webgpu-setup.ts';
 import { DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
 import { ADAM, WORKGROUP, adamWords, elementwiseShader, writes } from './elementwise-wgsl.ts';
 import { WgslGemm } from '../wgsl/gemm.ts';
+import { DispatchRecorder } from '../wgsl/recorder.ts';
 import { convShader, geometryWords, type ConvShaderName } from './conv-wgsl.ts';
 import { BN_DBETA, BN_DGAMMA, BN_DX, PER_CHANNEL_GROUP, batchNormShader, bnWords, type BatchNormShaderName } from './batchnorm-wgsl.ts';
 import { PER_ROW, rowShader, rowWords, type RowShaderName } from './rows-wgsl.ts';
@@ -18,7 +22,7 @@ import type { BinaryOp, LoopNest } from '../../core/kernels/broadcast.ts';
 import { isDirect, type ConvGeometry } from '../../core/kernels/conv.ts';
 
 // WebGPU flag values (the spec's; numbers, so nothing depends on installed globals)
-const USAGE_MAP_READ = 0x0001, USAGE_COPY_SRC = 0x0004, USAGE_COPY_DST = 0x0008, USAGE_UNIFORM = 0x0040, USAGE_STORAGE = 0x0080;
+const USAGE_MAP_READ = 0x0001, USAGE_COPY_SRC = 0x0004, USAGE_COPY_DST = 0x0008, USAGE_STORAGE = 0x0080;
 const MAP_READ = 0x0001;
 
 const { ctl, err, software } = workerData as { ctl: SharedArrayBuffer; err: SharedArrayBuffer; software: SoftwareAdapterPolicy };
@@ -51,7 +55,8 @@ try {
   });
   device.addEventListener('uncapturederror', (e) => fail(`webgpu: ${(e as GPUUncapturedErrorEvent).error.message}`));
   const maxGroups = device.limits.maxComputeWorkgroupsPerDimension;
-  const gemm = WgslGemm.forDevice(adapter, device);
+  const recorder = new DispatchRecorder(device);
+  const gemm = WgslGemm.forDevice(adapter, device, recorder);
   const buffers = new Map<number, GPUBuffer>();
   /** values per buffer (a GPUBuffer's size is rounded up to 4 bytes at least) */
   const sizes = new Map<number, number>();
@@ -65,28 +70,12 @@ try {
   const pipelines = new Map<string, GPUComputePipeline>();
 
   /**
-   * One parameter-block buffer per size and kind, reused by every dispatch: each dispatch is its own
-   * submit, and queue.writeBuffer is ordered with submits, so work already submitted reads the
-   * values written before it (no allocation per dispatch).
-   */
-  const paramBuffers = new Map<string, GPUBuffer>();
-  function paramBuffer(size: number, storage: boolean): GPUBuffer {
-    const key = `${storage ? 's' : 'u'}${size}`;
-    let b = paramBuffers.get(key);
-    if (!b) {
-      b = device.createBuffer({ size, usage: (storage ? USAGE_STORAGE : USAGE_UNIFORM) | USAGE_COPY_DST });
-      paramBuffers.set(key, b);
-    }
-    return b;
-  }
-
-  /**
-   * One compute pass: the shader `code` (compiled once per key) over a grid of `groups` workgroups
-   * (laid out gx wide, gx ≤ the device's limit), its binding 0 the `head` words (a uniform block, or
-   * with `headStorage` a read-only storage buffer), then `operands` in order.
+   * One compute pass, recorded: the shader `code` (compiled once per key) over a grid of `groups`
+   * workgroups (laid out gx wide, gx ≤ the device's limit), its binding 0 the `head` words (a
+   * uniform block, or a read-only storage block), then `operands` in order.
    */
   function dispatch(key: string, code: () => string, groups: number, head: (gx: number) => ArrayBufferView<ArrayBuffer>,
-    operands: GPUBuffer[], headStorage = false): void {
+    operands: GPUBuffer[]): void {
     if (groups === 0) return;
     let p = pipelines.get(key);
     if (!p) {
@@ -96,20 +85,7 @@ try {
     }
     const gx = Math.min(groups, maxGroups), gy = Math.ceil(groups / gx);
     if (gy > maxGroups) throw new Error(`webgpu ${key}: ${groups} workgroups are more than one dispatch holds (${maxGroups}²)`);
-    const words = head(gx);
-    const params = paramBuffer(Math.max(16, words.byteLength), headStorage);
-    device.queue.writeBuffer(params, 0, words);
-    const bind = device.createBindGroup({
-      layout: p.getBindGroupLayout(0),
-      entries: [{ binding: 0, resource: { buffer: params } }, ...operands.map((buffer, j) => ({ binding: j + 1, resource: { buffer } }))],
-    });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(p);
-    pass.setBindGroup(0, bind);
-    pass.dispatchWorkgroups(gx, gy);
-    pass.end();
-    device.queue.submit([enc.finish()]);
+    recorder.dispatch(p, head(gx), operands.map((buffer) => ({ buffer })), [gx, gy, 1]);
   }
 
   function run(kernel: DeviceKernelName, ids: number[], n: number): void {
@@ -141,7 +117,7 @@ try {
       convPass('im2col', g, count * CKP, [x, cols], n0);
       fn(n0, count, cols, 0);
     }
-    cols.destroy();
+    recorder.destroyAfter(cols);
   }
 
   function conv2d(g: ConvGeometry, x: GPUBuffer, w: GPUBuffer, b: GPUBuffer | null, y: GPUBuffer): void {
@@ -182,7 +158,7 @@ try {
       });
       convPass('col2imAdd', g, count * g.C * g.H * g.W, [dcols, dx], n0);
     }
-    dcols.destroy();
+    recorder.destroyAfter(dcols);
   }
 
   /** Stand-ins for the outputs a kernel is not asked for (one each: two writable bindings may not share a buffer). */
@@ -210,15 +186,14 @@ try {
   /** broadcast-wgsl.ts: forward over y's values (side null) or a gradient over x's values. */
   function broadcast(op: BinaryOp, side: 'a' | 'b' | null, nest: LoopNest, operands: GPUBuffer[], total: number): void {
     dispatch(side ? 'broadcast backward' : 'broadcast forward', () => (side ? BROADCAST_BACKWARD : BROADCAST_FORWARD),
-      Math.ceil(total / WORKGROUP), (gx) => nestWords(op, side ?? 'a', nest, total, gx), operands, true);
+      Math.ceil(total / WORKGROUP), (gx) => nestWords(op, side ?? 'a', nest, total, gx), operands);
   }
 
   async function download(id: number, n: number): Promise<void> {
     const src = bufferOf(id);
     const staging = device.createBuffer({ size: Math.max(4, 4 * n), usage: USAGE_MAP_READ | USAGE_COPY_DST });
-    const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(src, 0, staging, 0, 4 * n);
-    device.queue.submit([enc.finish()]);
+    recorder.encoder().copyBufferToBuffer(src, 0, staging, 0, 4 * n);
+    recorder.flush();
     await staging.mapAsync(MAP_READ);
     data.set(new Float32Array(staging.getMappedRange(), 0, n));
     staging.unmap();
@@ -231,20 +206,20 @@ try {
         buffers.set(c.id, device.createBuffer({ size: Math.max(4, 4 * c.n), usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST }));
         sizes.set(c.id, c.n);
         return;
-      case 'free':
-        buffers.get(c.id)?.destroy();
+      case 'free': {
+        const b = buffers.get(c.id);
+        if (b) recorder.destroyAfter(b);
         buffers.delete(c.id);
         sizes.delete(c.id);
         return;
+      }
       case 'upload':
+        recorder.flush();
         device.queue.writeBuffer(bufferOf(c.id), 0, c.values.buffer, c.values.byteOffset, c.values.byteLength);
         return;
-      case 'clear': {
-        const enc = device.createCommandEncoder();
-        enc.clearBuffer(bufferOf(c.id));
-        device.queue.submit([enc.finish()]);
+      case 'clear':
+        recorder.encoder().clearBuffer(bufferOf(c.id));
         return;
-      }
       case 'run':
         run(c.kernel, c.ids, c.n);
         return;
@@ -315,10 +290,20 @@ try {
     }
   }
 
-  // one command at a time, in order: a download's wait for its mapping holds back the commands after it
+  // one command at a time, in order: a download's wait for its mapping holds back the commands after it;
+  // the batch is submitted once the commands that have arrived are recorded
   let queue = Promise.resolve();
+  let idleFlush = false;
   parentPort!.on('message', (c: Command) => {
     queue = queue.then(() => handle(c)).catch((e: Error) => fail(`webgpu ${c.op}: ${e.stack ?? e}`));
+    if (idleFlush) return;
+    idleFlush = true;
+    setImmediate(() => {
+      queue = queue.then(() => {
+        idleFlush = false;
+        recorder.flush();
+      }).catch((e: Error) => fail(`webgpu submit: ${e.stack ?? e}`));
+    });
   });
   parentPort!.postMessage({ kind: 'ready', install, maxBindingBytes: device.limits.maxStorageBufferBindingSize });
 } catch (e) {

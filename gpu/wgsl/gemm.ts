@@ -9,9 +9,11 @@
  *   g.bmm(A, B, {...})                            // device-resident: gpu.js WebGPUBufferResults in,
  *                                                 //   a new WebGPUBufferResult out (no readback)
  *
- * Ordering: every dispatch is encoded and submitted synchronously on the device's one queue, as
- * gpu.js's pipeline kernels are once built, so a WGSL product and the gpu.js kernels before and
- * after it run in call order; only readback (mapAsync) is asynchronous.
+ * Ordering: dispatches are recorded by a DispatchRecorder (recorder.ts). On gpu.js's device each
+ * call's dispatches are submitted before it returns, as gpu.js's pipeline kernels are once built, so
+ * a WGSL product and the gpu.js kernels before and after it run in call order; only readback
+ * (mapAsync) is asynchronous. On a device store's device (forDevice with its recorder) they join
+ * the store's batch, which the store submits.
  *
  * Limits, refused before anything is encoded, naming the kernel and the size:
  *   - every operand and the output must fit one storage binding (the device's
@@ -26,12 +28,12 @@ import {
   PARAM, PARAM_WORDS, REDUCE_WORDS, TILE_LARGE, TILE_SHORT, TILE_TINY, gemmShader, splitKReduceShader, type TileConfig,
 } from './gemm-shader.ts';
 import type { CompactGemm } from '../host-gemm.ts';
+import { DispatchRecorder } from './recorder.ts';
 
 // WebGPU flag values (the spec's; used as numbers so nothing depends on installed globals)
 const USAGE_MAP_READ = 0x0001;
 const USAGE_COPY_SRC = 0x0004;
 const USAGE_COPY_DST = 0x0008;
-const USAGE_UNIFORM = 0x0040;
 const USAGE_STORAGE = 0x0080;
 const MAP_READ = 0x0001;
 
@@ -113,22 +115,27 @@ export class WgslGemm {
   readonly maxWorkgroups: number;
   /** split-K below this many output tiles (0: never) */
   readonly splitKTarget: number;
-  /** dispatches submitted so far (a split product counts each) */
+  /** dispatches recorded so far (a split product counts each) */
   dispatches = 0;
+  private readonly recorder: DispatchRecorder;
+  /** submit each call's dispatches before it returns (gpu.js's device: its kernels submit at once) */
+  private readonly submitEachCall: boolean;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly paramsHost = new ArrayBuffer(PARAM_WORDS * 4);
   private readonly paramsU32 = new Uint32Array(this.paramsHost);
   private readonly paramsF32 = new Float32Array(this.paramsHost);
   private readonly dummy: GPUBuffer;
-  private readonly params: { gemm?: GPUBuffer; reduce?: GPUBuffer } = {};
   /** host path: reusable device buffers, grown on demand */
   private pool: Record<'A' | 'B' | 'C' | 'O' | 'S', GPUBuffer | null> = { A: null, B: null, C: null, O: null, S: null };
   private hostChain: Promise<unknown> = Promise.resolve();
   private scratch = new Float32Array(0);
   private readonly reader: { readBufferResult(h: BufferResult): Promise<Float32Array> };
 
-  private constructor(readonly context: GpuJsContext, private readonly lib: GpuJsWebGpu | null, opts: WgslGemmOptions) {
+  private constructor(readonly context: GpuJsContext, private readonly lib: GpuJsWebGpu | null, opts: WgslGemmOptions,
+    recorder?: DispatchRecorder) {
     this.device = context.device;
+    this.recorder = recorder ?? new DispatchRecorder(this.device);
+    this.submitEachCall = !recorder;
     const dev = this.device.limits.maxStorageBufferBindingSize;
     this.maxBindingBytes = Math.min(dev, this.device.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
     this.maxElements = Math.min(Math.floor(this.maxBindingBytes / 4), U32_ELEMENTS);
@@ -147,15 +154,15 @@ export class WgslGemm {
     return new WgslGemm(context, lib, opts);
   }
 
-  /** On a device of one's own (gpu/device-store/): `gemmInPlace` only, no gpu.js results. */
-  static forDevice(adapter: GPUAdapter, device: GPUDevice, opts: WgslGemmOptions = {}): WgslGemm {
+  /** On a device of one's own (gpu/device-store/): `gemmInPlace` only, no gpu.js results; dispatches join `recorder`'s batch. */
+  static forDevice(adapter: GPUAdapter, device: GPUDevice, recorder: DispatchRecorder, opts: WgslGemmOptions = {}): WgslGemm {
     const context: GpuJsContext = { adapter, device, isLost: false };
     device.lost.then(() => { context.isLost = true; });
-    return new WgslGemm(context, null, opts);
+    return new WgslGemm(context, null, opts, recorder);
   }
 
   /**
-   * The kernel registry's GEMM (core/backend.ts) on device buffers, submitted now:
+   * The kernel registry's GEMM (core/backend.ts) on device buffers, recorded in order:
    * C[cOff + i·ldc + j] = alpha · op(A) op(B) + beta · C, C updated in place (not read when beta is 0);
    * batched (conv over images): `batch` products with A, B, C stepped by strideA, strideB, strideC,
    * or, with `sumBatch`, their sum into one C.
@@ -210,8 +217,8 @@ export class WgslGemm {
   }
 
   /**
-   * Encodes and submits the product into `out`: split along K (then reduced) when the output is too
-   * small to occupy the device, else directly; each in one dispatch per chunk of workgroups.
+   * Records the product into `out` (submitting it on gpu.js's device): split along K (then reduced)
+   * when the output is too small to occupy the device, else directly; one dispatch per chunk of workgroups.
    */
   private encode(d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
     if (this.context.isLost) throw new Error('gpu wgsl-gemm: the WebGPU device was lost; recreate the backend');
@@ -224,10 +231,15 @@ export class WgslGemm {
     if (compact && d.zCount === 1 && d.nSum === 1 && tiles < this.splitKTarget && slabs >= 2 * SPLIT_MIN_SLABS) {
       splits = Math.min(Math.ceil(this.splitKTarget / tiles), Math.floor(slabs / SPLIT_MIN_SLABS), Math.floor(this.maxElements / n));
     }
-    if (splits <= 1) {
-      this.dispatchGemm(tile, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
-      return;
-    }
+    if (splits <= 1) this.dispatchGemm(tile, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
+    else this.encodeSplitK(tile, splits, slabs, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
+    if (this.submitEachCall) this.recorder.flush();
+  }
+
+  /** The product as `splits` partial products along K into a scratch buffer, then their sum in a fixed order. */
+  private encodeSplitK(tile: TileConfig, splits: number, slabs: number, d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number,
+    C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
+    const n = d.M * d.N;
     const kChunk = Math.ceil(slabs / splits);
     const parts = Math.ceil(slabs / kChunk);
     const partBytes = parts * n * 4;
@@ -236,7 +248,7 @@ export class WgslGemm {
       ...d, zCount: parts, strideA: 0, strideB: 0, strideC: n, alpha: 1, beta: 0, useBeta: false, kChunk,
     }, A, aBytes, B, bBytes, null, 0, part, partBytes);
     this.dispatchReduce(part, parts, n, d, C, cBytes, out, outBytes);
-    part.destroy(); // freed once the submitted work is done
+    this.recorder.destroyAfter(part);
   }
 
   private dispatchReduce(part: GPUBuffer, parts: number, n: number, d: Dispatch, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
@@ -250,38 +262,16 @@ export class WgslGemm {
     const u = new Uint32Array(host), f = new Float32Array(host);
     u[0] = n; u[1] = parts; u[2] = d.useBeta ? 1 : 0;
     f[4] = d.alpha; f[5] = d.beta;
-    const params = this.paramBuffer('reduce', REDUCE_WORDS * 4);
-    this.device.queue.writeBuffer(params, 0, host);
-    const group = this.device.createBindGroup({
-      layout: pipe.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: params } },
-        { binding: 1, resource: { buffer: part, offset: 0, size: parts * n * 4 } },
-        { binding: 2, resource: C ? { buffer: C, offset: 0, size: Math.max(4, cBytes) } : { buffer: this.dummy } },
-        { binding: 3, resource: { buffer: out, offset: 0, size: Math.max(4, outBytes) } },
-      ],
-    });
     const groups = Math.ceil(n / 256);
     const gx = Math.min(groups, this.maxWorkgroups);
     const gy = Math.ceil(groups / gx);
     if (gy > this.maxWorkgroups) throw new Error(`gpu wgsl-gemm: split-K reduction of ${n} elements needs ${gy} x ${gx} workgroups`);
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipe);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(gx, gy, 1);
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
+    this.recorder.dispatch(pipe, f, [
+      { buffer: part, offset: 0, size: parts * n * 4 },
+      C ? { buffer: C, offset: 0, size: Math.max(4, cBytes) } : { buffer: this.dummy },
+      { buffer: out, offset: 0, size: Math.max(4, outBytes) },
+    ], [gx, gy, 1]);
     this.dispatches++;
-  }
-
-  /**
-   * The parameter block of one kind of dispatch, one buffer reused by all of them: every dispatch is
-   * its own submit, and queue.writeBuffer is ordered with submits, so work already submitted reads
-   * what was written before it.
-   */
-  private paramBuffer(kind: 'gemm' | 'reduce', size: number): GPUBuffer {
-    return (this.params[kind] ??= this.device.createBuffer({ size, usage: USAGE_UNIFORM | USAGE_COPY_DST }));
   }
 
   private dispatchGemm(tile: TileConfig, d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number, C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
@@ -303,25 +293,8 @@ export class WgslGemm {
       for (let y0 = 0; y0 < gy; y0 += lim) {
         for (let x0 = 0; x0 < gx; x0 += lim) {
           u[PARAM.gx] = x0; u[PARAM.gy] = y0; u[PARAM.gz] = z0;
-          const params = this.paramBuffer('gemm', PARAM_WORDS * 4);
-          this.device.queue.writeBuffer(params, 0, this.paramsHost);
-          const group = this.device.createBindGroup({
-            layout: pipe.getBindGroupLayout(0),
-            entries: [
-              { binding: 0, resource: { buffer: params } },
-              { binding: 1, resource: binding(A, aBytes) },
-              { binding: 2, resource: binding(B, bBytes) },
-              { binding: 3, resource: C ? binding(C, cBytes) : { buffer: this.dummy } },
-              { binding: 4, resource: binding(out, outBytes) },
-            ],
-          });
-          const enc = this.device.createCommandEncoder();
-          const pass = enc.beginComputePass();
-          pass.setPipeline(pipe);
-          pass.setBindGroup(0, group);
-          pass.dispatchWorkgroups(Math.min(lim, gx - x0), Math.min(lim, gy - y0), Math.min(lim, gz - z0));
-          pass.end();
-          this.device.queue.submit([enc.finish()]);
+          this.recorder.dispatch(pipe, this.paramsU32, [binding(A, aBytes), binding(B, bBytes), C ? binding(C, cBytes) : { buffer: this.dummy },
+            binding(out, outBytes)], [Math.min(lim, gx - x0), Math.min(lim, gy - y0), Math.min(lim, gz - z0)]);
           this.dispatches++;
         }
       }
@@ -462,8 +435,7 @@ export class WgslGemm {
       this.pool[k] = null;
     }
     this.dummy.destroy();
-    this.params.gemm?.destroy();
-    this.params.reduce?.destroy();
+    if (this.submitEachCall) this.recorder.destroy();
     this.pipelines.clear();
   }
 }
