@@ -237,6 +237,51 @@ describe('tiled WGSL GEMM on webgpu', () => {
     w.destroy();
   });
 
+  it('split in place (forced on): along K into C where it lies (cOff, ldc), and along the summed batch of a conv dW, within the bound', async () => {
+    const w = await WgslGemm.create({ splitKTarget: 128 });
+    const dev = w.device;
+    const upload = (a: Float32Array) => {
+      const b = dev.createBuffer({ size: 4 * a.length, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+      dev.queue.writeBuffer(b, 0, a);
+      return b;
+    };
+    const download = async (b: GPUBuffer, n: number) => {
+      const staging = dev.createBuffer({ size: 4 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const enc = dev.createCommandEncoder();
+      enc.copyBufferToBuffer(b, 0, staging, 0, 4 * n);
+      dev.queue.submit([enc.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const out = new Float32Array(staging.getMappedRange().slice(0));
+      staging.destroy();
+      return out;
+    };
+    // (a) C updated in place, a 20 x 30 block of a 40-wide C from offset 5, K = 1024 (64 slabs: 8 partials)
+    const c: Case = { tA: true, tB: false, M: 20, N: 30, K: 1024, alpha: 0.5, beta: 0.75, ldc: 40, off: 5 };
+    const o = operands(c);
+    const { want, tol } = reference(c, o);
+    const [A, B, C] = [o.A, o.B, o.C0].map(upload);
+    let before = w.dispatches;
+    w.gemmInPlace({ transA: true, transB: false, M: c.M, N: c.N, K: c.K, alpha: c.alpha, A, aOff: o.off, lda: o.lda, B, bOff: o.off, ldb: o.ldb,
+      beta: c.beta, C, cOff: o.off, ldc: o.ldc });
+    expect(w.dispatches - before, 'the partials, then the reduction').toBe(2);
+    expectWithin(await download(C, o.C0.length), want, tol, 'in place, split along K');
+    // (b) a conv dW: dw [O, CK] += Σ_n dy_n [O, P] · cols_nᵀ over 8 images (the batch split in 8 partials)
+    const [O, CK, P, N] = [8, 147, 256, 8];
+    const dy = randoms(N * O * P, 1), cols = randoms(N * CK * P, 2), dw0 = randoms(O * CK, 3);
+    const wantDw = Float64Array.from(dw0), mag = Float64Array.from(dw0, Math.abs);
+    for (let i = 0; i < N; i++) {
+      gemm(false, true, O, CK, P, 1, Float64Array.from(dy), i * O * P, P, Float64Array.from(cols), i * CK * P, P, 1, wantDw, 0, CK);
+      gemm(false, true, O, CK, P, 1, Float64Array.from(dy, Math.abs), i * O * P, P, Float64Array.from(cols, Math.abs), i * CK * P, P, 1, mag, 0, CK);
+    }
+    const [dyB, colsB, dwB] = [dy, cols, dw0].map(upload);
+    before = w.dispatches;
+    w.gemmInPlace({ transA: false, transB: true, M: O, N: CK, K: P, alpha: 1, A: dyB, aOff: 0, lda: P, B: colsB, bOff: 0, ldb: P,
+      beta: 1, C: dwB, cOff: 0, ldc: CK, batch: N, strideA: O * P, strideB: CK * P, sumBatch: true });
+    expect(w.dispatches - before, 'the partials, then the reduction').toBe(2);
+    expectWithin(await download(dwB, O * CK), wantDw, mag.map((m) => 2 * (N * P + 3) * U * m + 1e-30), 'conv dW, split along the batch');
+    w.destroy();
+  });
+
   it("binds gpu.js's device with its whole maxStorageBufferBindingSize", async () => {
     const w = await WgslGemm.create();
     expect(w.maxBindingBytes).toBe(Math.min(w.device.limits.maxStorageBufferBindingSize, w.device.limits.maxBufferSize));

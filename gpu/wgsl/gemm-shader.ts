@@ -19,7 +19,9 @@
  *
  * Split-K (kChunk != 0, for outputs too small to occupy the device): workgroup z sums slabs
  * [z*kChunk, (z+1)*kChunk) of one product into its own partial [M, N] (Out at z*strideC, alpha 1, no
- * beta); splitKReduceShader then sums the partials in z order and applies alpha and beta.
+ * beta); a batch-summed product (nSum > 1) is split the same way along its batch, partial z summing
+ * entries [z*nSum, (z+1)*nSum). splitKReduceShader then sums the partials in z order and applies
+ * alpha and beta, into C where it lies (cOff, ldc), in place or not.
  *
  * Integer arithmetic is u32 throughout (exact: gpu/wgsl/gemm.ts refuses any operand that a storage
  * binding, and so a u32 element index, cannot address). Loop bounds come from the uniform block and
@@ -180,13 +182,17 @@ ${store}
 `;
 }
 
-/** Uniform block of the split-K reduction: n, parts, useBeta, pad, alpha, beta, pad, pad. */
+/** Uniform block of the split reduction: n, parts, useBeta, N, alpha, beta, cOff, ldc. */
 export const REDUCE_WORDS = 8;
 
-/** Out[i] = alpha * sum_{z < parts} Part[z*n + i] (+ beta * Cin[i] when useBeta != 0), in z order. */
+/**
+ * Out[o] = alpha * sum_{z < parts} Part[z*n + i] in z order, o = cOff + (i / N)*ldc + i % N (the
+ * product's [M, N] output where it lies in Out), + beta * Cin[o] when useBeta = 1, + beta * Out[o]
+ * when useBeta = 2 (C updated in place).
+ */
 export function splitKReduceShader(): string {
   return /* wgsl */ `
-struct R { n: u32, parts: u32, useBeta: u32, pad0: u32, alpha: f32, beta: f32, pad1: u32, pad2: u32 }
+struct R { n: u32, parts: u32, useBeta: u32, N: u32, alpha: f32, beta: f32, cOff: u32, ldc: u32 }
 @group(0) @binding(0) var<uniform> r: R;
 @group(0) @binding(1) var<storage, read> Part: array<f32>;
 @group(0) @binding(2) var<storage, read> Cin: array<f32>;
@@ -199,8 +205,9 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
   var s = 0.0;
   for (var z = 0u; z < r.parts; z++) { s = s + Part[z * r.n + i]; }
   var v = r.alpha * s;
-  if (r.useBeta != 0u) { v = v + r.beta * Cin[i]; }
-  Out[i] = v;
+  let o = r.cOff + (i / r.N) * r.ldc + i % r.N;
+  if (r.useBeta == 1u) { v = v + r.beta * Cin[o]; } else if (r.useBeta == 2u) { v = v + r.beta * Out[o]; }
+  Out[o] = v;
 }
 `;
 }

@@ -226,26 +226,36 @@ export class WgslGemm {
     const tiles = Math.ceil(d.N / tile.TN) * Math.ceil(d.M / tile.TM);
     const slabs = Math.ceil(d.K / tile.TK);
     const n = d.M * d.N;
-    let splits = 1;
-    const compact = !d.cOff && (d.ldc ?? d.N) === d.N && !d.betaFromOut;
-    if (compact && d.zCount === 1 && d.nSum === 1 && tiles < this.splitKTarget && slabs >= 2 * SPLIT_MIN_SLABS) {
-      splits = Math.min(Math.ceil(this.splitKTarget / tiles), Math.floor(slabs / SPLIT_MIN_SLABS), Math.floor(this.maxElements / n));
+    const want = d.zCount === 1 && tiles < this.splitKTarget ? Math.min(Math.ceil(this.splitKTarget / tiles), Math.floor(this.maxElements / n)) : 1;
+    if (want > 1 && d.nSum > 1) {
+      // along the batch that is summed: `parts` chunks of `per` entries (per divides nSum, so every chunk is whole)
+      let per = Math.ceil(d.nSum / Math.min(want, d.nSum));
+      while (d.nSum % per) per++;
+      if (per < d.nSum) {
+        this.encodeSplit(tile, { ...d, nSum: per, zCount: d.nSum / per }, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
+        if (this.submitEachCall) this.recorder.flush();
+        return;
+      }
     }
-    if (splits <= 1) this.dispatchGemm(tile, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
-    else this.encodeSplitK(tile, splits, slabs, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
+    const splits = want > 1 && d.nSum === 1 ? Math.min(want, Math.floor(slabs / SPLIT_MIN_SLABS)) : 1;
+    if (splits > 1) {
+      const kChunk = Math.ceil(slabs / splits);
+      this.encodeSplit(tile, { ...d, zCount: Math.ceil(slabs / kChunk), kChunk, strideA: 0, strideB: 0 }, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
+    } else this.dispatchGemm(tile, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
     if (this.submitEachCall) this.recorder.flush();
   }
 
-  /** The product as `splits` partial products along K into a scratch buffer, then their sum in a fixed order. */
-  private encodeSplitK(tile: TileConfig, splits: number, slabs: number, d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number,
+  /**
+   * The product `d` as the partial products `split` (zCount of them, along K by kChunk or along the
+   * summed batch by nSum) into a scratch buffer, then their sum in a fixed order into `out`.
+   */
+  private encodeSplit(tile: TileConfig, split: Dispatch, d: Dispatch, A: GPUBuffer, aBytes: number, B: GPUBuffer, bBytes: number,
     C: GPUBuffer | null, cBytes: number, out: GPUBuffer, outBytes: number): void {
-    const n = d.M * d.N;
-    const kChunk = Math.ceil(slabs / splits);
-    const parts = Math.ceil(slabs / kChunk);
+    const n = d.M * d.N, parts = split.zCount;
     const partBytes = parts * n * 4;
     const part = this.device.createBuffer({ size: partBytes, usage: USAGE_STORAGE });
     this.dispatchGemm(tile, {
-      ...d, zCount: parts, strideA: 0, strideB: 0, strideC: n, alpha: 1, beta: 0, useBeta: false, kChunk,
+      ...split, strideC: n, alpha: 1, beta: 0, useBeta: false, betaFromOut: false, cOff: 0, ldc: d.N,
     }, A, aBytes, B, bBytes, null, 0, part, partBytes);
     this.dispatchReduce(part, parts, n, d, C, cBytes, out, outBytes);
     this.recorder.destroyAfter(part);
@@ -260,8 +270,8 @@ export class WgslGemm {
     }
     const host = new ArrayBuffer(REDUCE_WORDS * 4);
     const u = new Uint32Array(host), f = new Float32Array(host);
-    u[0] = n; u[1] = parts; u[2] = d.useBeta ? 1 : 0;
-    f[4] = d.alpha; f[5] = d.beta;
+    u[0] = n; u[1] = parts; u[2] = !d.useBeta ? 0 : d.betaFromOut ? 2 : 1; u[3] = d.N;
+    f[4] = d.alpha; f[5] = d.beta; u[6] = d.cOff ?? 0; u[7] = d.ldc ?? d.N;
     const groups = Math.ceil(n / 256);
     const gx = Math.min(groups, this.maxWorkgroups);
     const gy = Math.ceil(groups / gx);
