@@ -19,12 +19,14 @@
 #      webgpu backend's kernels and three training steps vs cpu (spec/gpu-device-store.test.ts)
 #   7. bench/gpu.ts (WGSL GEMM beside gpu.js's GEMM at ResNet-50 shapes, with their ratio, plus a
 #      batch-level and a square product on hardware)
-#   8. a ResNet-50 + MLA training step at batch 64, 256x128 on the device-resident webgpu backend and on
-#      --backend gpu (gpu/device/resnet-step.ts; the first also reports the MiB that crossed per step)
-#      and, when python3 has torch and torchvision, PyTorch's on the same card (gpu/device/torch-step.py)
+#   8. the training loop's iteration (ClusterNCE and the memory update included) of ResNet-50 + MLA at
+#      batch 64, 256x128, and feature extraction, on the device-resident webgpu backend, and the
+#      iteration on --backend gpu (gpu/device/resnet-step.ts; the first also reports the MiB that
+#      crossed per iteration) and, when python3 has torch and torchvision, PyTorch's ResNet-50 and
+#      ResNet-50 + MLA doing the same on the same card (gpu/device/torch-step.py)
 #   9. a short `npm run train -- --backend webgpu` (device-resident) (1 epoch of 10 iterations on the synthetic set)
 # Everything it prints is also written under $OUT (the device tool brings $OUT back).
-# Time: set-up about 30-60 s, then at most 150 + 45 + 120 + 60 + 75 + 90 s: inside the device tool's 600 s.
+# Time: set-up about 30-60 s, then at most 150 + 45 + 130 + 45 + 75 + 90 s: inside the device tool's 600 s.
 # Exit status: 0 all passed; 1 a measurement failed (listed at the end); 2 set-up failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -133,12 +135,12 @@ step "kernel specs on the hardware adapter" 150 tests.txt \
   node node_modules/vitest/vitest.mjs run spec/gpu-kernels.test.ts spec/gpu-long-loops.test.ts spec/gpu-index-limit.test.ts spec/gpu-training.test.ts spec/gpu-wgsl-gemm.test.ts spec/gpu-device-store.test.ts
 step "bench/gpu.ts" 45 bench-gpu.txt node --import tsx bench/gpu.ts
 cp bench/results/gpu.json "$OUT/" 2>/dev/null || true
-step "ResNet-50 + MLA step, batch 64, 256x128, device-resident webgpu" 120 resnet-step-webgpu.txt \
+step "ResNet-50 + MLA iteration and extraction, batch 64, 256x128, device-resident webgpu" 130 resnet-step-webgpu.txt \
   env MLA_STEP_BACKEND=webgpu MLA_STEP_BATCH=64 MLA_STEP_ITERS=3 node --import tsx gpu/device/resnet-step.ts
-step "ResNet-50 + MLA step, batch 64, 256x128, --backend gpu (GEMMs only)" 60 resnet-step.txt \
-  env MLA_STEP_BATCH=64 MLA_STEP_ITERS=1 node --import tsx gpu/device/resnet-step.ts
+step "ResNet-50 + MLA iteration, batch 64, 256x128, --backend gpu (GEMMs only)" 45 resnet-step.txt \
+  env MLA_STEP_BATCH=64 MLA_STEP_ITERS=1 MLA_STEP_EXTRACT=0 node --import tsx gpu/device/resnet-step.ts
 if command -v python3 >/dev/null && python3 -c 'import torch, torchvision' 2>/dev/null; then
-  step "PyTorch ResNet-50 step, batch 64, 256x128 (peer)" 75 torch-step.txt python3 gpu/device/torch-step.py
+  step "PyTorch ResNet-50 and ResNet-50 + MLA iteration and extraction, batch 64, 256x128 (peer)" 75 torch-step.txt python3 gpu/device/torch-step.py
 else
   say "PyTorch peer skipped: python3 has no torch/torchvision"
 fi
