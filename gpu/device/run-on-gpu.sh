@@ -132,7 +132,7 @@ step() { # step <name> <timeout s> <log file> <command...>
 }
 
 step "kernel specs on the hardware adapter" 150 tests.txt \
-  node node_modules/vitest/vitest.mjs run spec/gpu-kernels.test.ts spec/gpu-long-loops.test.ts spec/gpu-index-limit.test.ts spec/gpu-training.test.ts spec/gpu-wgsl-gemm.test.ts spec/gpu-device-store.test.ts
+  node node_modules/vitest/vitest.mjs run spec/gpu-kernels.test.ts spec/gpu-long-loops.test.ts spec/gpu-index-limit.test.ts spec/gpu-training.test.ts spec/gpu-wgsl-gemm.test.ts spec/gpu-device-store.test.ts spec/gpu-recorder.test.ts
 step "bench/gpu.ts" 45 bench-gpu.txt node --import tsx bench/gpu.ts
 cp bench/results/gpu.json "$OUT/" 2>/dev/null || true
 step "ResNet-50 + MLA iteration and extraction, batch 64, 256x128, device-resident webgpu" 130 resnet-step-webgpu.txt \
