@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installWebGpu } from '../gpu/webgpu-setup.ts';
 import { DispatchRecorder } from '../gpu/wgsl/recorder.ts';
+import { readBuffer } from './webgpu-buffers.ts';
 
 let device: GPUDevice;
 beforeAll(async () => {
@@ -24,17 +25,6 @@ struct H { slot: u32, value: f32, pad0: u32, pad1: u32 }
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @compute @workgroup_size(1) fn main() { y[h.slot] = h.value + f32(h.slot); }`;
 
-async function read(b: GPUBuffer, n: number): Promise<Float32Array> {
-  const staging = device.createBuffer({ size: 4 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(b, 0, staging, 0, 4 * n);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(staging.getMappedRange().slice(0));
-  staging.destroy();
-  return out;
-}
-
 describe('DispatchRecorder', () => {
   it('gives each of 5000 recorded dispatches its own parameter block, uniform and storage, over many batches', async () => {
     const n = 5000;
@@ -49,7 +39,7 @@ describe('DispatchRecorder', () => {
       recorder.dispatch(pipelines[i % 2], new Uint32Array(head), [{ buffer: y }], [1, 1, 1]);
     }
     recorder.flush();
-    const got = await read(y, n);
+    const got = await readBuffer(device, y, n);
     expect(Array.from(got).findIndex((v, i) => v !== i + 0.5)).toBe(-1);
     expect(recorder.dispatches).toBe(n);
     expect(recorder.submits).toBeGreaterThan(1);
@@ -70,7 +60,7 @@ describe('DispatchRecorder', () => {
     recorder.flush();
     const error = await device.popErrorScope();
     expect(error?.message ?? null).toBeNull();
-    expect((await read(y, 4))[0]).toBe(7);
+    expect((await readBuffer(device, y, 4))[0]).toBe(7);
     recorder.destroy();
   });
 });

@@ -33,6 +33,7 @@ import fc from 'fast-check';
 import { gemm } from '../core/gemm.ts';
 import { createGpuBackend, type GpuBackend } from '../gpu/backend.ts';
 import { WgslGemm } from '../gpu/wgsl/gemm.ts';
+import { readBuffer, uploadBuffer } from './webgpu-buffers.ts';
 import { bmmReference, conv2dBackwardReference, conv2dReference, expectClose, outSize, randoms, type Geo } from './gpu-reference.ts';
 
 const HARDWARE = process.env.MLA_GPU_HARDWARE === '1';
@@ -240,21 +241,8 @@ describe('tiled WGSL GEMM on webgpu', () => {
   it('split in place (forced on): along K into C where it lies (cOff, ldc), and along the summed batch of a conv dW, within the bound', async () => {
     const w = await WgslGemm.create({ splitKTarget: 128 });
     const dev = w.device;
-    const upload = (a: Float32Array) => {
-      const b = dev.createBuffer({ size: 4 * a.length, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-      dev.queue.writeBuffer(b, 0, a);
-      return b;
-    };
-    const download = async (b: GPUBuffer, n: number) => {
-      const staging = dev.createBuffer({ size: 4 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      const enc = dev.createCommandEncoder();
-      enc.copyBufferToBuffer(b, 0, staging, 0, 4 * n);
-      dev.queue.submit([enc.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const out = new Float32Array(staging.getMappedRange().slice(0));
-      staging.destroy();
-      return out;
-    };
+    const upload = (a: Float32Array) => uploadBuffer(dev, a);
+    const download = (b: GPUBuffer, n: number) => readBuffer(dev, b, n);
     // (a) C updated in place, a 20 x 30 block of a 40-wide C from offset 5, K = 1024 (64 slabs: 8 partials)
     const c: Case = { tA: true, tB: false, M: 20, N: 30, K: 1024, alpha: 0.5, beta: 0.75, ldc: 40, off: 5 };
     const o = operands(c);
