@@ -16,13 +16,14 @@
  * each conv call runs in a recycling scope, as a training step does.
  *
  * How each number is taken (see bench/common.ts):
- * - ours GEMM: the four variants (cpu, wasm; 1 and 2 threads) timed in turns (timeInterleaved),
- *   medians over the turns, so that their ratios see the same stretch of the machine's time;
+ * - GEMM: our four variants (cpu, wasm; 1 and 2 threads) and tfjs-wasm's matMul timed in turns
+ *   (timeInterleaved), medians over the turns, so that their ratios see the same stretch of the
+ *   machine's time (tfjs-cpu, when asked for, on its own after them);
  * - the rest: medians of benchmark.js samples;
  * - ours fwd: conv2d with nothing requiring a gradient.
  * - ours step (fwd + dx + dw): one forward recorded on the tape and its backward, timed together.
  * - ours dx: forward + backward with only x requiring a gradient, minus the fwd median;
- *   ours dw: the step minus that (fwd + dx) median.
+ *   ours dw: the step minus that (fwd + dx) median; the three timed in turns (timeInterleaved).
  * - tfjs: NHWC tensors; fwd = tf.conv2d, dx = kernel Conv2DBackpropInput, dw = kernel
  *   Conv2DBackpropFilter. tfjs-wasm has no Conv2DBackpropFilter kernel, so its dw is computed the way
  *   a wasm user must: a conv2d of transposed x and dy (checked against tfjs-cpu's kernel first).
@@ -203,9 +204,12 @@ function oursConv(s: ConvShape, rng: Rng, o: Ours): { fwd: number; dx: number; d
     if (gradX || gradW) backward(y, seed);
     x.grad = w.grad = null;
   });
-  const fwd = timeMedian(`${s.name} fwd ours ${o.name}`, run(false, false), { samples: SAMPLES, slowSeconds: Infinity });
-  const fwdDx = timeMedian(`${s.name} fwd+dx ours ${o.name}`, run(true, false), { samples: SAMPLES, slowSeconds: Infinity });
-  const step = timeMedian(`${s.name} step ours ${o.name}`, run(true, true), { samples: SAMPLES, slowSeconds: Infinity });
+  // in turns, so that dx and dw, differences of these medians, are taken over the same stretches of the machine's time
+  const [fwd, fwdDx, step] = timeInterleaved([
+    { name: `${s.name} fwd ours ${o.name}`, fn: run(false, false) },
+    { name: `${s.name} fwd+dx ours ${o.name}`, fn: run(true, false) },
+    { name: `${s.name} step ours ${o.name}`, fn: run(true, true) },
+  ], o.backend === 'cpu' ? SAMPLES : Math.max(SAMPLES, 5));
   return { fwd, dx: fwdDx - fwd, dw: step - fwdDx, step };
 }
 
@@ -228,22 +232,30 @@ async function gemmRows(rng: Rng): Promise<Row[]> {
   const data = GEMMS.map((g) => ({
     a: randomF32(g.M * g.K, rng), b: randomF32(g.K * g.N, rng), c: alloc('float32', g.M * g.N) as Float32Array,
   }));
-  // our four variants of each product timed in turns (timeInterleaved), so that their ratios
-  // (wasm ÷ cpu, 2 threads ÷ 1) are not skewed by the machine's drifting speed
-  const byCase = GEMMS.map((g, i) => timeInterleaved(OURS.map((o) => {
-    const [a, b, c] = [data[i].a, data[i].b, data[i].c].map((v) => placed(v, o));
-    const lda = g.tA ? g.M : g.K, ldb = g.tB ? g.K : g.N;
-    const f = gemmOf(o);
-    return { name: `${g.name} ours ${o.name}`, setup: () => activate(o), fn: () => f(g.tA, g.tB, g.M, g.N, g.K, 1, a, 0, lda, b, 0, ldb, 0, c, 0, g.N) };
-  }), Math.max(SAMPLES, 5)));
+  // our four variants of each product and tfjs-wasm's matMul timed in turns (timeInterleaved), so
+  // that their ratios (wasm ÷ cpu, 2 threads ÷ 1, ours ÷ tfjs-wasm) are not skewed by the machine's
+  // drifting speed; tfjs and this project keep separate backends, so switching ours leaves tfjs's alone
+  await useTfjs('tfjs-wasm');
+  const byCase = GEMMS.map((g, i) => {
+    const a = tf.tensor2d(data[i].a, g.tA ? [g.K, g.M] : [g.M, g.K]);
+    const b = tf.tensor2d(data[i].b, g.tB ? [g.N, g.K] : [g.K, g.N]);
+    const times = timeInterleaved([...OURS.map((o) => {
+      const [a, b, c] = [data[i].a, data[i].b, data[i].c].map((v) => placed(v, o));
+      const lda = g.tA ? g.M : g.K, ldb = g.tB ? g.K : g.N;
+      const f = gemmOf(o);
+      return { name: `${g.name} ours ${o.name}`, setup: () => activate(o), fn: () => f(g.tA, g.tB, g.M, g.N, g.K, 1, a, 0, lda, b, 0, ldb, 0, c, 0, g.N) };
+    }), { name: `${g.name} tfjs-wasm`, fn: () => { const t = tf.matMul(a, b, g.tA, g.tB); t.dataSync(); t.dispose(); } }], Math.max(SAMPLES, 5));
+    tf.dispose([a, b]);
+    return times;
+  });
   const ours = OURS.map((_, v) => byCase.map((t) => t[v]));
-  const peers: Record<Peer, number[]> = { 'tfjs-cpu': [], 'tfjs-wasm': [] };
-  for (const peer of PEERS) {
-    await useTfjs(peer);
+  const peers: Record<Peer, number[]> = { 'tfjs-cpu': [], 'tfjs-wasm': byCase.map((t) => t[OURS.length]) };
+  if (PEERS.includes('tfjs-cpu')) {
+    await useTfjs('tfjs-cpu');
     GEMMS.forEach((g, i) => {
       const a = tf.tensor2d(data[i].a, g.tA ? [g.K, g.M] : [g.M, g.K]);
       const b = tf.tensor2d(data[i].b, g.tB ? [g.N, g.K] : [g.K, g.N]);
-      peers[peer].push(timeTf(`${g.name} ${peer}`, () => tf.matMul(a, b, g.tA, g.tB)));
+      peers['tfjs-cpu'].push(timeTf(`${g.name} tfjs-cpu`, () => tf.matMul(a, b, g.tA, g.tB)));
       tf.dispose([a, b]);
     });
   }
