@@ -98,7 +98,7 @@ export interface Kernels {
   l2Normalize: (rows: number, D: number, eps: number, x: Buf, y: Buf, norms: Buf) => void;
   /** dx [rows, D] += the gradient of l2Normalize given y, the norms and dy. */
   l2NormalizeBackward: (rows: number, D: number, eps: number, y: Buf, norms: Buf, dy: Buf, dx: Buf) => void;
-  /** flags[slot] = 1 if any of x [n] is NaN or ±∞, else 0. */
+  /** flags[slot] = 1 if any of x [n] is NaN or ±∞, else left as it is (one slot may flag many tensors). */
   nonFinite: (n: number, x: Buf, flags: Buf, slot: number) => void;
   /** One Adam step of a parameter θ [n] with gradient g and moments m, v (core/kernels/adam.ts). */
   adamUpdate: (n: number, step: AdamStep, theta: Buf, grad: Buf, m: Buf, v: Buf) => void;

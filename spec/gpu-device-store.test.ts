@@ -321,14 +321,15 @@ describe('webgpu device store', () => {
       k.meanPoolBackward(64, 1000, cast(dy.subarray(0, 64), f64), dm);
       return [s, ds, m, dm];
     }]);
-    cases.push(['nonFinite: finite, then NaN, +∞, −∞ as the last of 70000 values', (k, f64) => {
-      const flags = out(5, f64).fill(7);
+    cases.push(['nonFinite: finite, then NaN, +∞, −∞ as the last of 70000 values; a finite one leaves a set slot set', (k, f64) => {
+      const flags = out(5, f64).fill(0);
       k.nonFinite(n, cast(x, f64), flags, 0);
       [Number.NaN, Infinity, -Infinity].forEach((bad, j) => {
         const y = cast(x, f64);
         y[n - 1] = bad;
         k.nonFinite(n, y, flags, j + 1);
       });
+      k.nonFinite(n, cast(x, f64), flags, 1);
       return [flags];
     }]);
     for (const [what, run] of cases) {

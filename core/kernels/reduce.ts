@@ -5,7 +5,7 @@
  *   sumAxisBackward:      dx[o, k, i] += dy[o, i]
  *   meanPool:             y[r] = (Σ_p x[r, p]) / P         x [rows, P]: global average pooling
  *   meanPoolBackward:     dx[r, p] += dy[r] / P
- *   nonFinite:            flags[slot] = 1 if any x is NaN or ±∞, else 0
+ *   nonFinite:            flags[slot] = 1 if any x is NaN or ±∞, else left as it is (so one slot can flag many tensors)
  */
 import type { Float } from '../gemm.ts';
 
@@ -34,9 +34,15 @@ export function meanPoolBackward(rows: number, P: number, dy: Float, dx: Float):
   for (let r = 0; r < rows; r++) for (let p = 0; p < P; p++) dx[r * P + p] += dy[r] / P;
 }
 
-/** flags[slot] = 1 if any of x's n values is NaN or ±∞, else 0 (a finiteness check without bringing x to the host). */
+/**
+ * flags[slot] = 1 if any of x's n values is NaN or ±∞, else left as it is: a finiteness check
+ * without bringing x to the host, and with a slot shared by many tensors, one check of them all.
+ */
 export function nonFinite(n: number, x: Float, flags: Float, slot: number): void {
-  let bad = 0;
-  for (let i = 0; i < n && !bad; i++) if (!Number.isFinite(x[i])) bad = 1;
-  flags[slot] = bad;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(x[i])) {
+      flags[slot] = 1;
+      return;
+    }
+  }
 }

@@ -12,7 +12,7 @@
  *   meanPool         rows n0 of n1: one invocation per row; meanPoolBackward dx[r, p] += dy[r] / n1
  *   l2Normalize      rows n0 of n1, eps s: one workgroup per row, Σ x² by tree; norm[r] = √Σ, y = x / max(norm, s)
  *   nonFinite        n1 values: one workgroup, flags[n2] = 1 if any is NaN or ±∞ (by its exponent bits:
- *                    WGSL may assume floats finite, so x != x is no test), else 0
+ *                    WGSL may assume floats finite, so x != x is no test), else left as it is
  *   l2NormalizeBackward  one workgroup per row, Σ y dy by tree; dx += (dy − y Σ y dy) / norm (dy / s where clamped)
  *   softmaxCrossEntropy  rows n0 of n1: softmax's workgroup per row, and losses[r] = max + log Σ e^{x − max} − x[t_r]
  *   softmaxCrossEntropyBackward  one invocation per value: dx = s (p − [k = t_b])
@@ -127,7 +127,7 @@ const SHADERS: Record<RowShaderName, { operands: [string, Access][]; body: strin
   for (var j = l; j < u.n1; j = j + 256u) { if ((bitcast<u32>(x[j]) & 0x7f800000u) == 0x7f800000u) { bad = 1.0; } }
   part[l] = bad;
 ${TREE('max')}
-  if (l == 0u) { flags[u.n2] = part[0]; }`,
+  if (l == 0u && part[0] != 0.0) { flags[u.n2] = 1.0; }`,
   },
   softmaxCrossEntropy: {
     operands: [['x', 'read'], ['targets', 'read'], ['p', 'read_write'], ['losses', 'read_write']],

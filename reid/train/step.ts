@@ -5,11 +5,11 @@
  *
  * A non-finite feature, loss, gradient or parameter throws (`fail`, naming it) before anything it
  * touched is kept: the gradients are checked before the update, the parameters after it. The checks
- * are kernels (`nonFinite`, one flag per tensor), as are ClusterNCE and the memory update, so on a
+ * are kernels (`nonFinite`: one flag for the features and every gradient, one for every parameter;
+ * which tensor, only on the way to a failure), as are ClusterNCE and the memory update, so on a
  * device backend what crosses per iteration is the batch and its B cluster ids (up), and the B
- * per-row losses and two reads of flags (down: the features' and each gradient's, then each
- * parameter's); features, memory, parameters, gradients, activations and Adam's moments stay on the
- * device (spec/device-residency.test.ts counts it).
+ * per-row losses and the two flags (down); features, memory, parameters, gradients, activations
+ * and Adam's moments stay on the device (spec/device-residency.test.ts counts it).
  */
 import { backward } from '../../core/autograd.ts';
 import { kernels } from '../../core/backend.ts';
@@ -28,11 +28,18 @@ export interface StepModel {
 /** Failures a step reports: what is not finite; for a feature, the batch row it belongs to. */
 export type StepFailure = { what: 'feature'; row: number } | { what: 'loss'; value: number } | { what: 'gradient' | 'parameter'; name: string };
 
-/** Whether each storage holds a non-finite value, checked on the active backend: one flag each, read at once (none for null). */
-function nonFiniteFlags(storages: (TensorStorage | null)[]): boolean[] {
+/** Whether any of the storages holds a non-finite value: one flag for them all, checked on the active backend, one 4-byte read. */
+function anyNonFinite(storages: (TensorStorage | null)[]): boolean {
+  const flag = new TensorStorage('float32', 1);
+  for (const s of storages) if (s) kernels.nonFinite(s.length, s, flag, 0);
+  return flag.read()[0] !== 0;
+}
+
+/** The index of the first storage holding a non-finite value (a flag each: only on the way to a failure), or −1. */
+function firstNonFinite(storages: (TensorStorage | null)[]): number {
   const flags = new TensorStorage('float32', storages.length);
   storages.forEach((s, i) => s && kernels.nonFinite(s.length, s, flags, i));
-  return Array.from(flags.read(), (v) => v !== 0);
+  return Array.from(flags.read()).findIndex((v) => v !== 0);
 }
 
 /** The batch row of the first non-finite feature, if any (read on the host: only on the way to a failure). */
@@ -54,13 +61,15 @@ export function trainingStep(model: StepModel, optimizer: Adam, memory: ClusterM
     throw fail(row === null ? { what: 'loss', value: loss } : { what: 'feature', row });
   }
   backward(lossT);
-  // one read: the features' flag (a device may not carry a NaN into the loss), then each gradient's
-  const [badFeature, ...badGradient] = nonFiniteFlags([f.storage, ...named.map(([, p]) => p.gradStorage)]);
-  if (badFeature) throw fail({ what: 'feature', row: nonFiniteRow(f, model.featureDim)! });
-  if (badGradient.includes(true)) throw fail({ what: 'gradient', name: named[badGradient.indexOf(true)][0] });
+  // the features (a device may not carry a NaN into the loss) and every gradient, one flag for all
+  const checked = [f.storage, ...named.map(([, p]) => p.gradStorage)];
+  if (anyNonFinite(checked)) {
+    const bad = firstNonFinite(checked);
+    throw fail(bad === 0 ? { what: 'feature', row: nonFiniteRow(f, model.featureDim)! } : { what: 'gradient', name: named[bad - 1][0] });
+  }
   optimizer.update();
-  const badParameter = nonFiniteFlags(named.map(([, p]) => p.storage));
-  if (badParameter.includes(true)) throw fail({ what: 'parameter', name: named[badParameter.indexOf(true)][0] });
+  const parameters = named.map(([, p]) => p.storage);
+  if (anyNonFinite(parameters)) throw fail({ what: 'parameter', name: named[firstNonFinite(parameters)][0] });
   optimizer.zeroGrad();
   // the memory update: its own step, after the parameter update
   memory.update(f.storage, t);

@@ -89,10 +89,11 @@ describeEachBackend('softmax, bias gradients, sums and mean pooling', () => {
     });
   }
 
-  it('nonFinite flags NaN and ±∞ anywhere, the last of 256·256·9 values included, and leaves the other slots alone', () => {
+  it('nonFinite flags NaN and ±∞ anywhere, the last of 256·256·9 values included, and leaves a slot alone otherwise', () => {
     const n = 256 * 256 * 9;
     const x = f32(n, new Rng(n));
-    const flags = alloc('float32', 6).fill(7);
+    const flags = alloc('float32', 6).fill(0);
+    flags[5] = 7;
     kernels.nonFinite(n, x, flags, 0);
     for (const [slot, bad] of [[1, Number.NaN], [2, Infinity], [3, -Infinity]] as const) {
       const y = x.slice();
@@ -100,6 +101,9 @@ describeEachBackend('softmax, bias gradients, sums and mean pooling', () => {
       kernels.nonFinite(n, y, flags, slot);
     }
     kernels.nonFinite(1, Float32Array.of(3.4028234663852886e38), flags, 4); // the largest float32 is finite
+    // a finite tensor checked into a slot already set leaves it set (one slot flags many tensors)
+    kernels.nonFinite(n, x, flags, 1);
+    kernels.nonFinite(n, x, flags, 5);
     expect(Array.from(flags)).toEqual([0, 1, 1, 1, 0, 7]);
   });
 });
