@@ -16,9 +16,11 @@
  * each conv call runs in a recycling scope, as a training step does.
  *
  * How each number is taken (see bench/common.ts):
- * - GEMM: our four variants (cpu, wasm; 1 and 2 threads) and tfjs-wasm's matMul timed in turns
+ * - GEMM: our four variants (cpu, wasm; 1 and 2 threads), tfjs-wasm's matMul and the wasm
+ *   multiply-add peak (core/wasm/assembly/peak.ts: the micro-kernel's ceiling here) timed in turns
  *   (timeInterleaved), medians over the turns, so that their ratios see the same stretch of the
- *   machine's time (tfjs-cpu, when asked for, on its own after them);
+ *   machine's time (tfjs-cpu, when asked for, on its own after them); one wasm thread's row also
+ *   gives its share of that peak;
  * - the rest: medians of benchmark.js samples;
  * - ours fwd: conv2d with nothing requiring a gradient.
  * - ours step (fwd + dx + dw): one forward recorded on the tape and its backward, timed together.
@@ -45,9 +47,9 @@ import { parallelGemm } from '../core/gemm-parallel.ts';
 import { limitThreads } from '../core/thread-pool.ts';
 import { alloc, recycling } from '../core/tensor.ts';
 import { registerWasmBackend } from '../core/wasm/backend.ts';
-import { wasmGemm } from '../core/wasm/kernels.ts';
+import { loadWasmKernels, wasmGemm } from '../core/wasm/kernels.ts';
 import { allocFloats } from '../core/wasm/memory.ts';
-import { gflops, printTable, rowsFor, timeInterleaved, timeMedian, writeResults, type Row } from './common.ts';
+import { gflops, printTable, rowsFor, timeInterleaved, timeMedian, writeResults, type Row, type Variant } from './common.ts';
 
 type Peer = 'tfjs-cpu' | 'tfjs-wasm';
 /**
@@ -236,6 +238,9 @@ async function gemmRows(rng: Rng): Promise<Row[]> {
   // that their ratios (wasm ÷ cpu, 2 threads ÷ 1, ours ÷ tfjs-wasm) are not skewed by the machine's
   // drifting speed; tfjs and this project keep separate backends, so switching ours leaves tfjs's alone
   await useTfjs('tfjs-wasm');
+  // the micro-kernel's ceiling on this machine, in the same turns: register-only multiply-adds
+  const peakIterations = 2_000_000;
+  const peak: Variant = { name: 'wasm multiply-add peak (1 thread, no memory)', fn: () => loadWasmKernels()!.multiplyAddPeak(peakIterations) };
   const byCase = GEMMS.map((g, i) => {
     const a = tf.tensor2d(data[i].a, g.tA ? [g.K, g.M] : [g.M, g.K]);
     const b = tf.tensor2d(data[i].b, g.tB ? [g.N, g.K] : [g.K, g.N]);
@@ -244,12 +249,13 @@ async function gemmRows(rng: Rng): Promise<Row[]> {
       const lda = g.tA ? g.M : g.K, ldb = g.tB ? g.K : g.N;
       const f = gemmOf(o);
       return { name: `${g.name} ours ${o.name}`, setup: () => activate(o), fn: () => f(g.tA, g.tB, g.M, g.N, g.K, 1, a, 0, lda, b, 0, ldb, 0, c, 0, g.N) };
-    }), { name: `${g.name} tfjs-wasm`, fn: () => { const t = tf.matMul(a, b, g.tA, g.tB); t.dataSync(); t.dispose(); } }], Math.max(SAMPLES, 5));
+    }), { name: `${g.name} tfjs-wasm`, fn: () => { const t = tf.matMul(a, b, g.tA, g.tB); t.dataSync(); t.dispose(); } }, peak], Math.max(SAMPLES, 5));
     tf.dispose([a, b]);
     return times;
   });
   const ours = OURS.map((_, v) => byCase.map((t) => t[v]));
   const peers: Record<Peer, number[]> = { 'tfjs-cpu': [], 'tfjs-wasm': byCase.map((t) => t[OURS.length]) };
+  const peakGflops = byCase.map((t) => gflops(96 * peakIterations, t[OURS.length + 1]));
   if (PEERS.includes('tfjs-cpu')) {
     await useTfjs('tfjs-cpu');
     GEMMS.forEach((g, i) => {
@@ -264,8 +270,10 @@ async function gemmRows(rng: Rng): Promise<Row[]> {
     return OURS.flatMap((o, v) => {
       const cpuSame = OURS.findIndex((x) => x.backend === 'cpu' && x.threads === o.threads);
       const vsCpu: [string, number][] = o.backend === 'cpu' ? [] : [[`ours ${OURS[cpuSame].name}`, gflops(flop, ours[cpuSame][i])]];
+      // one wasm thread against the multiply-add peak of the same turns: the ratio is the share of it reached
+      const vsPeak: [string, number][] = o.name === 'wasm 1 thread' ? [[peak.name, peakGflops[i]]] : [];
       return rowsFor(`${g.name} [${o.name}]`, 'throughput', 'GFLOP/s', gflops(flop, ours[v][i]),
-        [...vsCpu, ...PEERS.map((p): [string, number] => [p, gflops(flop, peers[p][i])])]);
+        [...vsCpu, ...PEERS.map((p): [string, number] => [p, gflops(flop, peers[p][i])]), ...vsPeak]);
     });
   });
 }

@@ -52,6 +52,8 @@ export interface WasmExports {
     mean: number, invStd: number, scale: number, training: number, dx: number, sums: number): void;
   maxPool2d(x: number, q0: number, q1: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
     ph: number, pw: number, Ho: number, Wo: number, y: number, argmax: number): void;
+  /** 96 FLOP of register-only multiply-adds per iteration: the micro-kernel's ceiling (assembly/peak.ts). */
+  multiplyAddPeak(iterations: number): number;
 }
 
 const WASM_FILE = new URL('./kernels.wasm', import.meta.url);

@@ -4,3 +4,4 @@ export { convForward, convBackpropFilter, convBackpropInput } from './conv';
 export { relu, reluBackward, add, addInto } from './elementwise';
 export { batchNormStatistics, batchNormNormalize, batchNormBackward } from './batchnorm';
 export { maxPool2d } from './pool';
+export { multiplyAddPeak } from './peak';
