@@ -7,7 +7,8 @@
  *
  * Why a worker: the autograd tape is synchronous, WebGPU's readback is not. Every command
  * (allocate, upload, clear, free, run a kernel) is posted to the worker without waiting and the
- * worker executes them in order on its one queue; only a download (a host read of a tensor whose
+ * worker executes them in order on its one queue, recording the dispatches into batches it submits
+ * together (gpu/wgsl/recorder.ts); only a download (a host read of a tensor whose
  * current copy is on the device) blocks, with Atomics.wait, until the worker has the values. So the
  * dispatch stays ordered and the host waits only where it needs a value. A failure in the worker is
  * reported by the next command or download, with the worker's message.
@@ -16,10 +17,10 @@
  * Kernels: the tiled GEMM (gpu/wgsl/), conv2d forward, dW and dX (im2col/col2im of
  * conv-wgsl.ts and the batched GEMM), BatchNorm with its per-channel arithmetic (batchnorm-wgsl.ts),
  * bias gradients, relu, reluBackward, add, addInto and Adam (elementwise-wgsl.ts), softmax, the
- * scalar unary ops, sums over an axis, mean pooling, row L2 normalisation and the finiteness flag
- * (rows-wgsl.ts), the broadcasting binary ops (broadcast-wgsl.ts) and max-pooling (pool-wgsl.ts):
- * every kernel of the registry, so a training step of the backbone moves only its input up (and
- * what the host reads down).
+ * scalar unary ops, sums over an axis, mean pooling, row L2 normalisation, the finiteness flag,
+ * ClusterNCE's softmax cross-entropy and the memory update (rows-wgsl.ts), the broadcasting binary
+ * ops (broadcast-wgsl.ts) and max-pooling (pool-wgsl.ts): every kernel of the registry, so a
+ * training iteration moves only its batch and cluster ids up (and what the host reads down).
  */
 import { SHARE_ENV, Worker } from 'node:worker_threads';
 import { registerDeviceKernels } from '../../core/backend.ts';
