@@ -13,7 +13,7 @@
  * cross-entropy and its backward), so on a device backend f, M and ∂L/∂f stay on the device and
  * only the B per-row losses come to the host.
  */
-import { kernels, stateDtype, type Buf } from '../core/backend.ts';
+import { isFloat64, kernels, stateDtype, type Buf } from '../core/backend.ts';
 import type { Float } from '../core/gemm.ts';
 import { record } from '../core/autograd.ts';
 import { Tensor } from '../core/tensor.ts';
@@ -27,7 +27,6 @@ export interface ClusterNceResult {
 }
 
 const WHO = 'clusterNce (eq. 1)';
-const isF64 = (a: Buf) => (a instanceof TensorStorage ? a.dtype === 'float64' : a instanceof Float64Array);
 
 function checkInputs(f: Buf, B: number, D: number, M: Buf, K: number, tau: number): void {
   if (f.length !== B * D) throw new Error(`${WHO}: f has ${f.length} values, expected B·D = ${B}·${D}`);
@@ -37,7 +36,7 @@ function checkInputs(f: Buf, B: number, D: number, M: Buf, K: number, tau: numbe
 
 /** Forward: the loss, and p = softmax(f·Mᵀ/τ) [B, K] kept for the backward (in the state precision, float64 for float64 operands). */
 function forward(f: Buf, B: number, D: number, M: Buf, K: number, t: TensorStorage, tau: number): { loss: number; p: TensorStorage } {
-  const dtype = isF64(f) || isF64(M) ? 'float64' : stateDtype();
+  const dtype = isFloat64(f) || isFloat64(M) ? 'float64' : stateDtype();
   const logits = new TensorStorage(dtype, B * K), p = new TensorStorage(dtype, B * K), losses = new TensorStorage(dtype, B);
   // logits [B, K] = f·Mᵀ / τ
   kernels.gemm(false, true, B, K, D, 1 / tau, f, 0, D, M, 0, D, 0, logits, 0, K);

@@ -178,6 +178,9 @@ export type DeviceKernels = { [K in KernelName]: Operands<Kernels[K], DeviceBuff
 const rolesOf = (kernel: KernelName, args: readonly unknown[]): [number, OperandRole][] =>
   Object.entries(KERNEL_OPERANDS[kernel]).map(([i, r]) => [Number(i), typeof r === 'function' ? r(args) : r]);
 
+/** Whether an operand holds float64 values (a host array, or a storage). */
+export const isFloat64 = (a: unknown): boolean => a instanceof Float64Array || (a instanceof TensorStorage && a.dtype === 'float64');
+
 /** A host kernel taking any operand: storages give their host copy (brought back from a device if need be). */
 function onHost<K extends KernelName>(kernel: K, fn: HostKernels[K]): Kernels[K] {
   return ((...args: unknown[]) => {
@@ -196,10 +199,9 @@ function onHost<K extends KernelName>(kernel: K, fn: HostKernels[K]): Kernels[K]
  * cpu reference on the host.
  */
 function onDevice<K extends KernelName>(kernel: K, store: DeviceStore, fn: DeviceKernels[K]): Kernels[K] {
-  const isF64 = (a: unknown) => a instanceof Float64Array || (a instanceof TensorStorage && a.dtype === 'float64');
   return ((...args: unknown[]) => {
     const roles = rolesOf(kernel, args);
-    if (roles.some(([i]) => isF64(args[i]))) return (registry.get('cpu')![kernel] as (...a: unknown[]) => void)(...args);
+    if (roles.some(([i]) => isFloat64(args[i]))) return (registry.get('cpu')![kernel] as (...a: unknown[]) => void)(...args);
     const hostResults: TensorStorage[] = [];
     const wrapped = new Map<unknown, TensorStorage>(); // a host array given twice travels once
     for (const [i, role] of roles) {

@@ -2,9 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ClusterMemory, memoryUpdate } from '../cluster/memory.ts';
-import { TestRng, memoryUpdateReference } from './reference/cluster-reference.ts';
+import { TestRng, memoryUpdateReference, unit } from './reference/cluster-reference.ts';
 
-const unit = (v: number[]) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
 const rows = (a: ArrayLike<number>, D: number) => Array.from({ length: a.length / D }, (_, i) => Array.from(a).slice(i * D, i * D + D));
 
 const batch = fc.record({ K: fc.integer({ min: 1, max: 6 }), B: fc.integer({ min: 1, max: 12 }), D: fc.integer({ min: 1, max: 9 }), seed: fc.nat(), mu: fc.double({ min: 0, max: 0.95, noNaN: true }), hard: fc.boolean() });

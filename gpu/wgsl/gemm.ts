@@ -226,19 +226,14 @@ export class WgslGemm {
     const tiles = Math.ceil(d.N / tile.TN) * Math.ceil(d.M / tile.TM);
     const slabs = Math.ceil(d.K / tile.TK);
     const n = d.M * d.N;
+    // partial products for an output too small to occupy the device: along the summed batch (in
+    // chunks of `per` entries, a divisor of nSum, so every chunk is whole), else along K
     const want = d.zCount === 1 && tiles < this.splitKTarget ? Math.min(Math.ceil(this.splitKTarget / tiles), Math.floor(this.maxElements / n)) : 1;
-    if (want > 1 && d.nSum > 1) {
-      // along the batch that is summed: `parts` chunks of `per` entries (per divides nSum, so every chunk is whole)
-      let per = Math.ceil(d.nSum / Math.min(want, d.nSum));
-      while (d.nSum % per) per++;
-      if (per < d.nSum) {
-        this.encodeSplit(tile, { ...d, nSum: per, zCount: d.nSum / per }, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
-        if (this.submitEachCall) this.recorder.flush();
-        return;
-      }
-    }
+    let per = d.nSum;
+    if (want > 1 && d.nSum > 1) for (per = Math.ceil(d.nSum / Math.min(want, d.nSum)); d.nSum % per; per++);
     const splits = want > 1 && d.nSum === 1 ? Math.min(want, Math.floor(slabs / SPLIT_MIN_SLABS)) : 1;
-    if (splits > 1) {
+    if (per < d.nSum) this.encodeSplit(tile, { ...d, nSum: per, zCount: d.nSum / per }, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
+    else if (splits > 1) {
       const kChunk = Math.ceil(slabs / splits);
       this.encodeSplit(tile, { ...d, zCount: Math.ceil(slabs / kChunk), kChunk, strideA: 0, strideB: 0 }, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);
     } else this.dispatchGemm(tile, d, A, aBytes, B, bBytes, C, cBytes, out, outBytes);

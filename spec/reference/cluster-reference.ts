@@ -144,8 +144,10 @@ export function clusteredFeatures(rng: TestRng, N: number, D: number, clusters: 
 }
 
 /** The contract's memory_update, on arrays of rows (M [K][D], f [B][D]), as its definition reads. */
+/** v / ‖v‖. */
+export const unit = (v: number[]): number[] => { const n = Math.hypot(...v); return v.map((x) => x / n); };
+
 export function memoryUpdateReference(M: number[][], f: number[][], t: number[], mu: number, mode: 'hard' | 'momentum'): number[][] {
-  const unit = (v: number[]) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
   const m = M.map((r) => [...r]);
   const step = (k: number, x: number[]) => { m[k] = unit(m[k].map((v, d) => mu * v + (1 - mu) * x[d])); };
   if (mode === 'momentum') f.forEach((x, b) => step(t[b], x));
