@@ -238,23 +238,31 @@ describe('tiled WGSL GEMM on webgpu', () => {
     w.destroy();
   });
 
-  it('split in place (forced on): along K into C where it lies (cOff, ldc), and along the summed batch of a conv dW, within the bound', async () => {
+  it('split in place (forced on): along K into C where it lies (cOff, ldc) and at ClusterNCE\'s backward, and along the summed batch of the tiny conv1\'s dW, within the bound', async () => {
     const w = await WgslGemm.create({ splitKTarget: 128 });
     const dev = w.device;
     const upload = (a: Float32Array) => uploadBuffer(dev, a);
     const download = (b: GPUBuffer, n: number) => readBuffer(dev, b, n);
-    // (a) C updated in place, a 20 x 30 block of a 40-wide C from offset 5, K = 1024 (64 slabs: 8 partials)
-    const c: Case = { tA: true, tB: false, M: 20, N: 30, K: 1024, alpha: 0.5, beta: 0.75, ldc: 40, off: 5 };
-    const o = operands(c);
-    const { want, tol } = reference(c, o);
-    const [A, B, C] = [o.A, o.B, o.C0].map(upload);
-    let before = w.dispatches;
-    w.gemmInPlace({ transA: true, transB: false, M: c.M, N: c.N, K: c.K, alpha: c.alpha, A, aOff: o.off, lda: o.lda, B, bOff: o.off, ldb: o.ldb,
-      beta: c.beta, C, cOff: o.off, ldc: o.ldc });
-    expect(w.dispatches - before, 'the partials, then the reduction').toBe(2);
-    expectWithin(await download(C, o.C0.length), want, tol, 'in place, split along K');
-    // (b) a conv dW: dw [O, CK] += Σ_n dy_n [O, P] · cols_nᵀ over 8 images (the batch split in 8 partials)
-    const [O, CK, P, N] = [8, 147, 256, 8];
+    // C updated in place: (a) a 20 x 30 block of a 40-wide C from offset 5, K = 1024 (64 slabs: 8
+    // partials); (a') ClusterNCE's backward at its real shape, ∂L/∂f [64, 2048] += P [64, 700] · M [700, 2048]
+    const inPlace: Case[] = [
+      { tA: true, tB: false, M: 20, N: 30, K: 1024, alpha: 0.5, beta: 0.75, ldc: 40, off: 5 },
+      { tA: false, tB: false, M: 64, N: 2048, K: 700, alpha: 20, beta: 1 },
+    ];
+    let before = 0;
+    for (const c of inPlace) {
+      const o = operands(c);
+      const { want, tol } = reference(c, o);
+      const [A, B, C] = [o.A, o.B, o.C0].map(upload);
+      before = w.dispatches;
+      w.gemmInPlace({ transA: c.tA, transB: c.tB, M: c.M, N: c.N, K: c.K, alpha: c.alpha, A, aOff: o.off, lda: o.lda, B, bOff: o.off, ldb: o.ldb,
+        beta: c.beta, C, cOff: o.off, ldc: o.ldc });
+      expect(w.dispatches - before, 'the partials, then the reduction').toBe(2);
+      expectWithin(await download(C, o.C0.length), want, tol, `in place, split along K, ${c.M}x${c.N}x${c.K}`);
+    }
+    // (b) a conv dW at the tiny model's conv1 (8 x 3·7·7, 64 x 32 outputs of a 128 x 64 image, K = 2048
+    // per image): dw [O, CK] += Σ_n dy_n [O, P] · cols_nᵀ over 8 images (the batch split in 8 partials)
+    const [O, CK, P, N] = [8, 147, 2048, 8];
     const dy = randoms(N * O * P, 1), cols = randoms(N * CK * P, 2), dw0 = randoms(O * CK, 3);
     const wantDw = Float64Array.from(dw0), mag = Float64Array.from(dw0, Math.abs);
     for (let i = 0; i < N; i++) {
