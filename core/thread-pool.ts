@@ -11,6 +11,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import { startTsWorker, tsWorkersAvailable } from './ts-worker.ts';
 import { JOBS, type JobName } from './thread-jobs.ts';
 import { MEMORY_KEY, threadMemory, toHelper } from './wasm/memory.ts';
+import { waitWhile } from './wait-while.ts';
 
 export interface Job {
   name: JobName;
@@ -86,7 +87,7 @@ export function runJobs(jobs: Job[]): void {
     failure = e;
   }
   for (const h of posted) {
-    while (Atomics.load(h.ctrl, 1) === 0) Atomics.wait(h.ctrl, 1, 0, 1000);
+    waitWhile(h.ctrl, 1, 0);
     const err = receiveMessageOnPort(h.port);
     if (err && !failure) failure = new Error(`helper thread failed: ${String(err.message)}`);
   }

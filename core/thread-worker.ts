@@ -8,11 +8,12 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { JOBS } from './thread-jobs.ts';
 import type { Job } from './thread-pool.ts';
 import { fromParent } from './wasm/memory.ts';
+import { waitWhile } from './wait-while.ts';
 
 const { ctrl, port } = workerData as { ctrl: Int32Array; port: MessagePort };
 
 for (;;) {
-  Atomics.wait(ctrl, 0, 0);
+  waitWhile(ctrl, 0, 0);
   Atomics.store(ctrl, 0, 0);
   let msg = receiveMessageOnPort(port);
   while (!msg) msg = receiveMessageOnPort(port);

@@ -27,6 +27,7 @@ import { registerDeviceKernels } from '../../core/backend.ts';
 import type { DeviceBuffer, DeviceStore } from '../../core/tensor-storage.ts';
 import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
 import { BUSY, DONE, ERR_LENGTH, FAILED, STATE, type Command, type DeviceKernelName } from './protocol.ts';
+import { waitWhile } from '../../core/wait-while.ts';
 import type { RowShaderName } from './rows-wgsl.ts';
 
 /** Longest a download may wait before the store gives up with an error. */
@@ -96,7 +97,7 @@ export class WebGpuStore implements DeviceStore {
     }
     Atomics.store(this.ctl, STATE, BUSY);
     this.post({ op: 'download', id: (src as WebGpuBuffer).id, n, data });
-    if (Atomics.wait(this.ctl, STATE, BUSY, WAIT_MS) === 'timed-out') {
+    if (!waitWhile(this.ctl, STATE, BUSY, WAIT_MS)) {
       throw new Error(`webgpu: the device did not return ${n} values within ${WAIT_MS / 1000} s`);
     }
     this.check();

@@ -17,6 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import type { SoftwareAdapterPolicy, WebGpuInstall } from '../webgpu-setup.ts';
 import { GPUJS_GEMM_LIMIT, type CompactGemm, type GemmLimit } from '../host-gemm.ts';
+import { waitWhile } from '../../core/wait-while.ts';
 import { STATE_BUSY, STATE_DONE, type GemmEngine, type GemmJobMessage } from './protocol.ts';
 
 export type { GemmEngine } from './protocol.ts';
@@ -85,7 +86,7 @@ export async function startSyncGemmBridge(software: SoftwareAdapterPolicy, opts:
     data.set(job.Cin, job.A.length + job.B.length);
     Atomics.store(ctl32, 0, STATE_BUSY);
     worker.postMessage(msg);
-    if (Atomics.wait(ctl32, 0, STATE_BUSY, WAIT_MS) === 'timed-out') {
+    if (!waitWhile(ctl32, 0, STATE_BUSY, WAIT_MS)) {
       throw new Error(`gpu gemm: the webgpu worker did not answer within ${WAIT_MS / 1000} s (M=${job.M} N=${job.N} K=${job.K})`);
     }
     if (Atomics.load(ctl32, 0) !== STATE_DONE) {
