@@ -52,6 +52,10 @@ export interface WasmExports {
     mean: number, invStd: number, scale: number, training: number, dx: number, sums: number): void;
   maxPool2d(x: number, q0: number, q1: number, H: number, W: number, kh: number, kw: number, sh: number, sw: number,
     ph: number, pw: number, Ho: number, Wo: number, y: number, argmax: number): void;
+  softmax(x: number, y: number, rows: number, n: number): void;
+  softmaxBackward(y: number, dy: number, dx: number, rows: number, n: number): void;
+  /** e^t of n float64 values (the softmax kernels' exponential, for the spec). */
+  expF64(t: number, out: number, n: number): void;
   /** 96 FLOP of register-only multiply-adds per iteration: the micro-kernel's ceiling (assembly/peak.ts). */
   multiplyAddPeak(iterations: number): number;
 }

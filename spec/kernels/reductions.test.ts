@@ -1,7 +1,8 @@
 /**
  * The row-wise kernels of every backend, float32, against float64 definitions: softmax and its
  * backward (spec/reference/core.ts) at the attention maps' real row lengths (32 positions of the
- * tiny model's 8x4 layer4, 128 of ResNet-50's 16x8) and at long rows (1500, 8192); the bias
+ * tiny model's 8x4 layer4, 128 of ResNet-50's 16x8) and at long rows (1500, 8192), and the cpu
+ * kernels' softmax bit for bit over the whole range of e^t; the bias
  * gradients of conv1 (64 channels over 64x32 positions) and of a linear layer; the sum over an axis
  * (DLA's sum over heads) and global average pooling (layer4's 8x4 and ResNet-50's 16x8 maps) with
  * their backward; the finiteness flag (nonFinite) at a ResNet-50 layer4 conv's size, the bad value
@@ -12,6 +13,7 @@ import { kernels } from '../../core/backend.ts';
 import { Rng } from '../../core/random.ts';
 import { alloc } from '../../core/tensor.ts';
 import { avgPoolReference, softmaxReference, sumReference } from '../reference/core.ts';
+import * as cpuSoftmax from '../../core/kernels/softmax.ts';
 import { describeEachBackend } from './each-backend.ts';
 
 const f32 = (n: number, rng: Rng, scale = 3) => {
@@ -19,6 +21,12 @@ const f32 = (n: number, rng: Rng, scale = 3) => {
   for (let i = 0; i < n; i++) a[i] = scale * rng.normal();
   return a;
 };
+
+/** The first index where got and want differ (NaN equals NaN), or −1. */
+function firstDifference(got: Float32Array, want: Float32Array): number {
+  for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i]) && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) return i;
+  return -1;
+}
 
 /** max |got − want| / max |want|. */
 function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
@@ -45,6 +53,26 @@ describeEachBackend('softmax, bias gradients, sums and mean pooling', () => {
         for (let j = 0; j < n; j++) wantDx[r * n + j] = dx0[r * n + j] + y[r * n + j] * (dy[r * n + j] - dot);
       }
       expect(relError(dx, wantDx)).toBeLessThan(1e-5);
+    });
+  }
+
+  for (const [rows, n, scale] of [[512, 37, 300], [32 * 4 * 32, 32, 3]]) {
+    it(`softmax and its backward equal the cpu kernels bit for bit, ${rows} rows of ${n} spread over ±${2 * scale}`, () => {
+      // x − max runs past −87 (float32's e^t ends) and −745 (float64's); −∞ gives a weight of 0, a NaN a NaN row
+      const rng = new Rng(n);
+      const x = f32(rows * n, rng, scale), dy = f32(rows * n, rng, 1), dx0 = f32(rows * n, rng, 1);
+      x[3] = -Infinity;
+      x[n + 5] = Number.NaN;
+      const y = alloc('float32', rows * n) as Float32Array, want = new Float32Array(rows * n);
+      kernels.softmax(rows, n, x, y);
+      cpuSoftmax.softmax(rows, n, x, want);
+      expect(y[3]).toBe(0);
+      expect(Array.from(y.subarray(n, 2 * n)).every(Number.isNaN), 'a NaN makes its row NaN').toBe(true);
+      expect(firstDifference(y, want), 'softmax').toBe(-1);
+      const dx = dx0.slice(), wantDx = dx0.slice();
+      kernels.softmaxBackward(rows, n, y, dy, dx);
+      cpuSoftmax.softmaxBackward(rows, n, y, dy, wantDx);
+      expect(firstDifference(dx, wantDx), 'softmaxBackward').toBe(-1);
     });
   }
 

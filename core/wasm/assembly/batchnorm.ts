@@ -16,21 +16,8 @@
  * mean is large against its spread); the sums run in another order, so they, and dx, agree
  * within float64 rounding.
  */
+import { hi, join, lo, total } from './f64-lanes';
 
-@inline function lo(v: v128): v128 {
-  return f64x2.promote_low_f32x4(v);
-}
-@inline function hi(v: v128): v128 {
-  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3));
-}
-/** The f32x4 of two f64x2 (each rounded to f32). */
-@inline function join(a: v128, b: v128): v128 {
-  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(a), f32x4.demote_f64x2_zero(b), 0, 1, 4, 5);
-}
-@inline function total(a: v128, b: v128): f64 {
-  const s = f64x2.add(a, b);
-  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
-}
 @inline function row(base: usize, i: i32, C: i32, c: i32, S: i32): usize {
   return base + ((<usize>(i * C + c) * <usize>S) << 2);
 }

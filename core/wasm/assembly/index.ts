@@ -4,4 +4,5 @@ export { convForward, convBackpropFilter, convBackpropInput } from './conv';
 export { relu, reluBackward, add, addInto } from './elementwise';
 export { batchNormStatistics, batchNormNormalize, batchNormBackward } from './batchnorm';
 export { maxPool2d } from './pool';
+export { softmax, softmaxBackward, expF64 } from './softmax';
 export { multiplyAddPeak } from './peak';

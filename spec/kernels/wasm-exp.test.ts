@@ -1,0 +1,44 @@
+/**
+ * The wasm softmax's exponential (core/wasm/assembly/softmax.ts: fdlibm's exp as lane selects)
+ * equals V8's Math.exp bit for bit, which is what makes the wasm softmax the cpu kernel's bit for
+ * bit: on random t ≤ 0 over the whole float64 range and on runs of neighbouring doubles at each of
+ * fdlibm's branch points (|t| = 0.5 ln 2, 1.5 ln 2, 2^-28, the exponent limit k = −1021, the
+ * underflow threshold), ±0, −∞ and NaN.
+ */
+import { describe, expect, it } from 'vitest';
+import { registerWasmBackend } from '../../core/wasm/backend.ts';
+import { wasmCall } from '../../core/wasm/kernels.ts';
+import { Rng } from '../../core/random.ts';
+
+const N = 1 << 16;
+
+/** The branch points, as |t|. */
+const EDGES = [0.3465735912322998, 1.0397205352783203, 3.725290298461914e-9, 708.3964185322641, 745.1332191019411];
+
+/** The n doubles either side of v (by their bits). */
+function neighbours(v: number, n: number): number[] {
+  const f = new Float64Array(1), b = new BigInt64Array(f.buffer);
+  f[0] = v;
+  const at = b[0];
+  return Array.from({ length: 2 * n + 1 }, (_, i) => { b[0] = at + BigInt(i - n); return f[0]; });
+}
+
+describe('the wasm exponential', () => {
+  it('equals Math.exp bit for bit on t ≤ 0', () => {
+    expect(registerWasmBackend()).toBeNull();
+    const rng = new Rng(745);
+    const ts: number[] = [0, -0, Number.NaN, -Infinity, -Number.MIN_VALUE, -1e-300];
+    for (const e of EDGES) ts.push(...neighbours(-e, 200));
+    while (ts.length < N) {
+      const u = rng.uniform(0, 1);
+      ts.push(ts.length % 2 ? -800 * u : -Math.exp(60 * u - 50));
+    }
+    const c = wasmCall('expF64')!;
+    const tp = c.arena.take(2 * N), op = c.arena.take(2 * N);
+    new Float64Array(c.w.memory.buffer as ArrayBuffer, tp, N).set(ts);
+    c.w.expF64(tp, op, N);
+    const got = new Float64Array(c.w.memory.buffer as ArrayBuffer, op, N);
+    const bad = ts.map((t, i) => [t, got[i], Math.exp(t)]).filter(([, g, w]) => !Object.is(g, w) && !(Number.isNaN(g) && Number.isNaN(w)));
+    expect(bad.slice(0, 5), `${bad.length} of ${N} differ: [t, wasm, Math.exp]`).toEqual([]);
+  });
+});
