@@ -11,7 +11,11 @@
  *              evaluateParallel(), queries split over the machine's threads, blocked GEMM of 128
  *              queries at a time in each; numpy: one float32 matmul (OpenBLAS, all cores), then the above).
  *   rerank     k-reciprocal re-ranking (k1 20, k2 6, lambda 0.3) at a modest size (Q 100, G 500),
- *              checked against a numpy transcription of the standard re_ranking (max |difference|).
+ *              checked against a numpy transcription of the standard re_ranking (max |difference|):
+ *              the dense definition (reid/eval/rerank.ts) and the one from features
+ *              (reid/eval/rerank-features.ts, which must equal it bit for bit); then at Market's size
+ *              from features, through evaluate() (no peer: the dense code's N x N matrices, N = 19,281,
+ *              are 1.5 GB each).
  * Both sides also report mAP, and the suite fails loudly if they disagree.
  *
  * Rows (bench/results/eval.json): {case, metric, value, unit, peer, peerValue, ratio, machine};
@@ -27,7 +31,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Rng } from '../core/random.ts';
 import { evaluateParallel } from '../reid/eval/evaluate-parallel.ts';
 import { evalMarket } from '../reid/eval/market.ts';
-import { squaredDistanceMatrix } from '../reid/eval/distance.ts';
+import { l2NormalizeRows, squaredDistanceMatrix } from '../reid/eval/distance.ts';
+import { evaluate } from '../reid/eval/evaluate.ts';
+import { reRankFeatures } from '../reid/eval/rerank-features.ts';
 import { reRank } from '../reid/eval/rerank.ts';
 import { useBenchBackend } from './common.ts';
 
@@ -220,8 +226,14 @@ export async function run(): Promise<void> {
     t0 = performance.now();
     const rr = reRank(qg, qq, gg, rq, rg);
     const tRr = secs(t0);
+    t0 = performance.now();
+    const rf = reRankFeatures(l2NormalizeRows(s.qf, rq, rd), l2NormalizeRows(s.gf, rg, rd), rq, rg, rd);
+    const tRf = secs(t0);
+    const firstDiff = rf.findIndex((v, i) => !Object.is(v, rr[i]));
+    if (firstDiff >= 0) throw new Error(`rerank from features differs from the dense definition at ${firstDiff}: ${rf[firstDiff]} vs ${rr[firstDiff]}`);
     const peerRr = peerName ? peer(dir, rq, rg, rd, 'rerank') : null;
     add(`rerank Q=${rq} G=${rg}`, 'time', tRr, 's', peerRr?.rerank ?? null);
+    add(`rerank from features Q=${rq} G=${rg}`, 'time', tRf, 's', peerRr?.rerank ?? null);
     if (peerRr) {
       const buf = readFileSync(join(dir, 'rerank_peer.f32'));
       const want = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
@@ -232,6 +244,15 @@ export async function run(): Promise<void> {
       console.log(`rerank: ours ${tRr.toFixed(2)} s, numpy ${peerRr.rerank.toFixed(2)} s, max |difference| ${maxDiff.toExponential(2)}`);
       if (!(maxDiff < 1e-4)) throw new Error(`rerank differs from numpy's re_ranking by ${maxDiff}`);
     }
+    console.log(`rerank from features: ${tRf.toFixed(2)} s, equal to the dense definition bit for bit`);
+
+    // re-ranking at Market's size, from features (evaluate() with rerank)
+    t0 = performance.now();
+    const rm = evaluate(p.qf, p.gf, D, { pids: p.qp, camids: p.qc }, { pids: p.gp, camids: p.gc }, { rerank: true });
+    const tRm = secs(t0);
+    add(`rerank full Q=${Q} G=${G} D=${D}`, 'time', tRm, 's', null);
+    add(`rerank full Q=${Q} G=${G} D=${D}`, 'mAP', rm.mAP, '', null, 'none');
+    console.log(`rerank at Market's size from features: ${tRm.toFixed(1)} s; mAP ${full.mAP.toFixed(4)} -> ${rm.mAP.toFixed(4)} with re-ranking`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

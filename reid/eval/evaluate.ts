@@ -5,13 +5,15 @@
  * dist = squared Euclidean distance of the normalised features (reid/eval/distance.ts), computed
  * `blockRows` queries at a time (one GEMM per block) and consumed by the protocol (reid/eval/market.ts)
  * at once, so memory stays at blockRows x G floats: Market-1501's 3,368 x 15,913 never exists whole.
- * With `rerank`, the dense k-reciprocal re-ranking (reid/eval/rerank.ts) is applied first; it needs
- * the full Q+G square and is only for modest sizes.
+ * With `rerank`, the k-reciprocal re-ranking is applied first (reid/eval/rerank-features.ts: the
+ * numbers of the dense definition in reid/eval/rerank.ts without its (Q+G)² matrices; it holds the
+ * Q x G result).
  */
 import { l2NormalizeRows, squaredDistanceBlock } from './distance.ts';
 import { TensorStorage } from '../../core/tensor-storage.ts';
 import { type Ids, type MarketResult, MarketAccumulator, checkProtocolInputs, evalMarket } from './market.ts';
-import { type RerankOptions, reRank } from './rerank.ts';
+import type { RerankOptions } from './rerank.ts';
+import { reRankFeatures } from './rerank-features.ts';
 import { Rng } from '../../core/random.ts';
 
 export interface EvaluateOptions {
@@ -19,7 +21,7 @@ export interface EvaluateOptions {
   maxRank?: number;
   /** Queries per distance block (default 128: 128 x G floats live at once). */
   blockRows?: number;
-  /** Apply k-reciprocal re-ranking (dense; modest sizes only). */
+  /** Apply k-reciprocal re-ranking. */
   rerank?: boolean | RerankOptions;
 }
 
@@ -46,13 +48,7 @@ export function evaluate(
   const gn = l2NormalizeRows(gf, G, dim);
   if (opts.rerank) {
     const ro = typeof opts.rerank === 'object' ? opts.rerank : {};
-    const qg = new Float32Array(Q * G);
-    const qq = new Float32Array(Q * Q);
-    const gg = new Float32Array(G * G);
-    squaredDistanceBlock(qn, 0, Q, gn, G, dim, qg);
-    squaredDistanceBlock(qn, 0, Q, qn, Q, dim, qq);
-    squaredDistanceBlock(gn, 0, G, gn, G, dim, gg);
-    const final = reRank(qg, qq, gg, Q, G, ro);
+    const final = reRankFeatures(qn, gn, Q, G, dim, { ...ro, blockRows: opts.blockRows });
     return evalMarket(final, Q, G, query.pids, gallery.pids, query.camids, gallery.camids, maxRank);
   }
   const block = Math.max(1, Math.min(opts.blockRows ?? 128, Q));

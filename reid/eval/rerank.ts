@@ -15,8 +15,11 @@
  *
  * Dense: it holds three N x N float32 matrices (d, V and the expanded V), i.e. 12·N² bytes, so it is
  * meant for modest sizes (N up to a few thousand); at Market-1501 scale (N = 19,281) that is 4.5 GB
- * and `reRank` refuses with a message unless `maxItems` is raised.
+ * and `reRank` refuses with a message unless `maxItems` is raised. This is the definition:
+ * evaluate() re-ranks with ./rerank-features.ts, which gives these numbers bit for bit from the
+ * features at any size.
  */
+import { roundHalfEven } from '../../cluster/jaccard.ts';
 
 export interface RerankOptions {
   k1?: number;
@@ -24,15 +27,6 @@ export interface RerankOptions {
   lambda?: number;
   /** Refuse when Q + G exceeds this (dense N x N memory). Default 8000. */
   maxItems?: number;
-}
-
-/** numpy's around (round half to even) for the non-negative k1/2. */
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const r = x - f;
-  if (r > 0.5) return f + 1;
-  if (r < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /** Stable argsort of row[off .. off+n) ascending, first `k` entries (k <= n). */
@@ -80,27 +74,10 @@ export function reRank(
   const idx = new Int32Array(N);
   for (let i = 0; i < N; i++) argsortPrefix(d, i * N, N, K, idx, rank, i * K);
   const h = roundHalfEven(k1 / 2);
-  const reciprocal = (i: number, k: number): number[] => {
-    const out: number[] = [];
-    const kk = Math.min(k + 1, K);
-    for (let a = 0; a < kk; a++) {
-      const j = rank[i * K + a];
-      for (let b = 0; b < kk; b++) if (rank[j * K + b] === i) { out.push(j); break; }
-    }
-    return out;
-  };
   // V from the expanded k-reciprocal sets.
   let V = new Float32Array(N * N);
   for (let i = 0; i < N; i++) {
-    const R = reciprocal(i, k1);
-    const inR = new Set(R);
-    const E = new Set(R);
-    for (const c of R) {
-      const Rh = reciprocal(c, h);
-      let common = 0;
-      for (const x of new Set(Rh)) if (inR.has(x)) common++;
-      if (common > (2 / 3) * Rh.length) for (const x of Rh) E.add(x);
-    }
+    const E = expandedSet(kReciprocal(rank, K, i, k1), (c) => kReciprocal(rank, K, c, h));
     let s = 0;
     for (const j of E) s += Math.exp(-d[i * N + j]);
     for (const j of E) V[i * N + j] = Math.exp(-d[i * N + j]) / s;
@@ -137,4 +114,28 @@ export function reRank(
     }
   }
   return final;
+}
+
+/** R(i, k): the first min(k + 1, K) of i's ranking (rank [N, K]) that have i among their own first as many. */
+export function kReciprocal(rank: Int32Array, K: number, i: number, k: number): number[] {
+  const out: number[] = [];
+  const kk = Math.min(k + 1, K);
+  for (let a = 0; a < kk; a++) {
+    const j = rank[i * K + a];
+    for (let b = 0; b < kk; b++) if (rank[j * K + b] === i) { out.push(j); break; }
+  }
+  return out;
+}
+
+/** E(i), in insertion order: R(i), then Rh(c) for each c in R(i) with |Rh(c) ∩ R(i)| > 2/3 |Rh(c)|. */
+export function expandedSet(R: number[], Rh: (c: number) => number[]): number[] {
+  const inR = new Set(R);
+  const E = new Set(R);
+  for (const c of R) {
+    const h = Rh(c);
+    let common = 0;
+    for (const x of new Set(h)) if (inR.has(x)) common++;
+    if (common > (2 / 3) * h.length) for (const x of h) E.add(x);
+  }
+  return [...E];
 }
