@@ -21,6 +21,7 @@ import * as batchNorm from './batchnorm.ts';
 import * as elementwise from './elementwise.ts';
 import * as pool from './pool.ts';
 import * as softmax from './softmax.ts';
+import * as unary from './unary.ts';
 import { allocFloats, release } from './memory.ts';
 
 /** Below this many multiply-adds a conv runs on the calling thread. */
@@ -70,7 +71,7 @@ export function registerWasmBackend(): string | null {
   registerKernels('wasm', {
     gemm: parallelGemm('wasm'), conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
     batchNormBackward, relu, reluBackward, add, addInto, maxPool2d: pool.maxPool2d,
-    softmax: softmax.softmax, softmaxBackward: softmax.softmaxBackward,
+    softmax: softmax.softmax, softmaxBackward: softmax.softmaxBackward, unary: unary.unary, unaryBackward: unary.unaryBackward,
   });
   registerStorage('wasm', { allocFloats, release });
   registered = true;

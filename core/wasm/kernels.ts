@@ -54,6 +54,9 @@ export interface WasmExports {
     ph: number, pw: number, Ho: number, Wo: number, y: number, argmax: number): void;
   softmax(x: number, y: number, rows: number, n: number): void;
   softmaxBackward(y: number, dy: number, dx: number, rows: number, n: number): void;
+  /** op 0 sigmoid, 1 addScalar, 2 mulScalar (core/kernels/unary.ts). */
+  unary(op: number, s: number, x: number, y: number, n: number): void;
+  unaryBackward(op: number, s: number, y: number, dy: number, dx: number, n: number): void;
   /** e^t of n float64 values (the softmax kernels' exponential, for the spec). */
   expF64(t: number, out: number, n: number): void;
   /** 96 FLOP of register-only multiply-adds per iteration: the micro-kernel's ceiling (assembly/peak.ts). */

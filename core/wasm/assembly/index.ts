@@ -5,4 +5,5 @@ export { relu, reluBackward, add, addInto } from './elementwise';
 export { batchNormStatistics, batchNormNormalize, batchNormBackward } from './batchnorm';
 export { maxPool2d } from './pool';
 export { softmax, softmaxBackward, expF64 } from './softmax';
+export { unary, unaryBackward } from './unary';
 export { multiplyAddPeak } from './peak';
