@@ -1,5 +1,5 @@
 /**
- * The wasm exponential (core/wasm/assembly/softmax.ts: fdlibm's exp as lane selects, used by the
+ * The wasm exponential (core/wasm/assembly/exp.ts: fdlibm's exp as lane selects, used by the
  * softmax and the sigmoid) equals V8's Math.exp bit for bit, which is what makes those wasm kernels
  * the cpu kernels bit for bit: on random t over the whole float64 range of e^t and on runs of
  * neighbouring doubles at each of fdlibm's branch points (|t| = 0.5 ln 2, 1.5 ln 2, 2^-28, 1, the

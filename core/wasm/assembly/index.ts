@@ -4,6 +4,7 @@ export { convForward, convBackpropFilter, convBackpropInput } from './conv';
 export { relu, reluBackward, add, addInto } from './elementwise';
 export { batchNormStatistics, batchNormNormalize, batchNormBackward } from './batchnorm';
 export { maxPool2d } from './pool';
-export { softmax, softmaxBackward, expF64 } from './softmax';
+export { softmax, softmaxBackward } from './softmax';
+export { expF64 } from './exp';
 export { unary, unaryBackward } from './unary';
 export { multiplyAddPeak } from './peak';

@@ -2,14 +2,14 @@
  * The unary ops of core/kernels/unary.ts in WebAssembly SIMD, float32 values (operands in this
  * module's linear memory, byte addresses), the cpu kernels bit for bit: each value is computed in
  * float64, as JavaScript computes it there, and rounded once; the sigmoid's e^-x is V8's Math.exp
- * (`exp` of ./softmax.ts). op: 0 sigmoid, 1 addScalar, 2 mulScalar.
+ * (./exp.ts). op: 0 sigmoid, 1 addScalar, 2 mulScalar.
  *
  *   sigmoid:    y = 1 / (1 + e^-x)      dx += dy · (y (1 − y))
  *   addScalar:  y = x + s               dx += dy
  *   mulScalar:  y = x · s               dx += dy · s
  */
 import { hi, join, lo } from './f64-lanes';
-import { exp } from './softmax';
+import { exp } from './exp';
 
 export const SIGMOID = 0, ADD_SCALAR = 1, MUL_SCALAR = 2;
 
