@@ -145,6 +145,9 @@ describeEachBackend('broadcasting add/sub/mul/div equal the per-element referenc
     for (const [sa, sb] of [[[], []], [[], [4]], [[4, 1], []], [[1], [1, 1, 1]], [[0, 3], [1, 3]], [[2, 0], [1]]] as number[][][]) {
       check('mul', tensor(sa, 'float32', rng, true), tensor(sb, 'float32', rng, true), rng);
     }
+    // numpy's rule: a size-1 axis takes the other's size, 0 included (not max(0, 1) = 1, which read past an empty input)
+    expect(F.broadcastShape([0, 3], [1, 3], 'mul')).toEqual([0, 3]);
+    expect(F.broadcastShape([2, 1], [0], 'mul')).toEqual([2, 0]);
   });
 
   it('the attention shapes of the default tiny model (HLA, DLA, PLA at layer4 8x4, batch 32)', () => {

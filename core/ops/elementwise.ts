@@ -23,7 +23,8 @@ export function broadcastShape(a: readonly number[], b: readonly number[], op: s
     if (da !== db && da !== 1 && db !== 1) {
       throw new ShapeError(`${op}: shapes [${a}] and [${b}] do not broadcast (axis ${i}: ${da} vs ${db})`);
     }
-    out.push(Math.max(da, db));
+    // numpy's rule: a size-1 axis takes the other's size, 0 included
+    out.push(da === 1 ? db : da);
   }
   return out;
 }

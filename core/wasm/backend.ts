@@ -22,6 +22,7 @@ import * as elementwise from './elementwise.ts';
 import * as pool from './pool.ts';
 import * as softmax from './softmax.ts';
 import * as unary from './unary.ts';
+import * as broadcast from './broadcast.ts';
 import { allocFloats, release } from './memory.ts';
 
 /** Below this many multiply-adds a conv runs on the calling thread. */
@@ -72,6 +73,7 @@ export function registerWasmBackend(): string | null {
     gemm: parallelGemm('wasm'), conv2d, conv2dBackpropFilter, conv2dBackpropInput, batchNormStatistics, batchNormNormalize,
     batchNormBackward, relu, reluBackward, add, addInto, maxPool2d: pool.maxPool2d,
     softmax: softmax.softmax, softmaxBackward: softmax.softmaxBackward, unary: unary.unary, unaryBackward: unary.unaryBackward,
+    broadcastBinary: broadcast.broadcastBinary, broadcastBinaryBackward: broadcast.broadcastBinaryBackward,
   });
   registerStorage('wasm', { allocFloats, release });
   registered = true;

@@ -57,6 +57,10 @@ export interface WasmExports {
   /** op 0 sigmoid, 1 addScalar, 2 mulScalar (core/kernels/unary.ts). */
   unary(op: number, s: number, x: number, y: number, n: number): void;
   unaryBackward(op: number, s: number, y: number, dy: number, dx: number, n: number): void;
+  /** op 0 add, 1 sub, 2 mul, 3 div over the loop nest at dims, sa, sb (rank i32 each; core/kernels/broadcast.ts). */
+  broadcastBinary(op: number, rank: number, dims: number, sa: number, sb: number, idx: number, a: number, b: number, y: number): void;
+  broadcastBinaryBackward(op: number, side: number, rank: number, dims: number, sa: number, sb: number, idx: number,
+    dy: number, a: number, b: number, dx: number): void;
   /** e^t of n float64 values (the softmax kernels' exponential, for the spec). */
   expF64(t: number, out: number, n: number): void;
   /** 96 FLOP of register-only multiply-adds per iteration: the micro-kernel's ceiling (assembly/peak.ts). */

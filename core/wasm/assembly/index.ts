@@ -7,4 +7,5 @@ export { maxPool2d } from './pool';
 export { softmax, softmaxBackward } from './softmax';
 export { expF64 } from './exp';
 export { unary, unaryBackward } from './unary';
+export { broadcastBinary, broadcastBinaryBackward } from './broadcast';
 export { multiplyAddPeak } from './peak';
