@@ -34,66 +34,54 @@ export const ADD = 0, SUB = 1, MUL = 2, DIV = 3;
   return side == 0 ? g * (1 / z) : g * (-x / (z * z));
 }
 
-/** Runs in the nest: the product of the outer axes. */
-@inline function outerCount(rank: i32, dims: usize): i32 {
-  let outer = 1;
-  for (let d = 0; d < rank - 1; d++) outer *= load<i32>(dims + (<usize>d << 2));
-  return outer;
-}
-
-/** Advances the outer counters by one run: the next run's (ia, ib), ia in the low word. */
-@inline function step(rank: i32, dims: usize, sa: usize, sb: usize, idx: usize, ia: i32, ib: i32): i64 {
-  for (let d = rank - 2; d >= 0; d--) {
-    const at = <usize>d << 2;
-    const n = load<i32>(dims + at);
-    const i = load<i32>(idx + at) + 1;
-    ia += load<i32>(sa + at);
-    ib += load<i32>(sb + at);
-    if (i < n) {
-      store<i32>(idx + at, i);
-      break;
-    }
-    ia -= load<i32>(sa + at) * n;
-    ib -= load<i32>(sb + at) * n;
-    store<i32>(idx + at, 0);
+/**
+ * Walks the nest in output order. side −1: out[o] = a op b (the forward); side 0 or 1: out, the
+ * gradient of a or b, receives dy[o]'s term at each a or b element in turn.
+ */
+function walk(op: i32, side: i32, rank: i32, dims: usize, sa: usize, sb: usize, idx: usize, dy: usize, a: usize, b: usize, out: usize): void {
+  const last = <usize>(rank - 1) << 2;
+  const n = load<i32>(dims + last), ra = load<i32>(sa + last), rb = load<i32>(sb + last);
+  let runs = 1;
+  for (let d = 0; d < rank - 1; d++) {
+    runs *= load<i32>(dims + (<usize>d << 2));
+    store<i32>(idx + (<usize>d << 2), 0);
   }
-  return (<i64>ib << 32) | <i64><u32>ia;
+  let ia = 0, ib = 0, o = 0;
+  for (let run = 0; run < runs; run++) {
+    for (let i = 0; i < n; i++) {
+      const xa = ia + i * ra, xb = ib + i * rb;
+      const x = f32at(a, xa), z = f32at(b, xb);
+      if (side < 0) {
+        store<f32>(out + (<usize>(o + i) << 2), <f32>apply(op, x, z));
+      } else {
+        const at = out + (<usize>(side == 0 ? xa : xb) << 2);
+        store<f32>(at, <f32>(<f64>load<f32>(at) + term(op, side, f32at(dy, o + i), x, z)));
+      }
+    }
+    o += n;
+    // the next run: advance the outer counters, the last outer axis fastest
+    for (let d = rank - 2; d >= 0; d--) {
+      const at = <usize>d << 2;
+      const size = load<i32>(dims + at);
+      const k = load<i32>(idx + at) + 1;
+      ia += load<i32>(sa + at);
+      ib += load<i32>(sb + at);
+      if (k < size) {
+        store<i32>(idx + at, k);
+        break;
+      }
+      ia -= load<i32>(sa + at) * size;
+      ib -= load<i32>(sb + at) * size;
+      store<i32>(idx + at, 0);
+    }
+  }
 }
 
 export function broadcastBinary(op: i32, rank: i32, dims: usize, sa: usize, sb: usize, idx: usize, a: usize, b: usize, y: usize): void {
-  const last = <usize>(rank - 1) << 2;
-  const n = load<i32>(dims + last), ra = load<i32>(sa + last), rb = load<i32>(sb + last);
-  const outer = outerCount(rank, dims);
-  for (let d = 0; d < rank; d++) store<i32>(idx + (<usize>d << 2), 0);
-  let ia = 0, ib = 0, o = 0;
-  for (let j = 0; j < outer; j++) {
-    for (let i = 0; i < n; i++) {
-      store<f32>(y + (<usize>(o + i) << 2), <f32>apply(op, f32at(a, ia + i * ra), f32at(b, ib + i * rb)));
-    }
-    o += n;
-    const next = step(rank, dims, sa, sb, idx, ia, ib);
-    ia = <i32>next;
-    ib = <i32>(next >> 32);
-  }
+  walk(op, -1, rank, dims, sa, sb, idx, 0, a, b, y);
 }
 
 export function broadcastBinaryBackward(op: i32, side: i32, rank: i32, dims: usize, sa: usize, sb: usize, idx: usize,
   dy: usize, a: usize, b: usize, dx: usize): void {
-  const last = <usize>(rank - 1) << 2;
-  const n = load<i32>(dims + last), ra = load<i32>(sa + last), rb = load<i32>(sb + last);
-  const outer = outerCount(rank, dims);
-  for (let d = 0; d < rank; d++) store<i32>(idx + (<usize>d << 2), 0);
-  let ia = 0, ib = 0, o = 0;
-  for (let j = 0; j < outer; j++) {
-    for (let i = 0; i < n; i++) {
-      const xa = ia + i * ra, xb = ib + i * rb;
-      const at = dx + (<usize>(side == 0 ? xa : xb) << 2);
-      const t = term(op, side, f32at(dy, o + i), f32at(a, xa), f32at(b, xb));
-      store<f32>(at, <f32>(<f64>load<f32>(at) + t));
-    }
-    o += n;
-    const next = step(rank, dims, sa, sb, idx, ia, ib);
-    ia = <i32>next;
-    ib = <i32>(next >> 32);
-  }
+  walk(op, side, rank, dims, sa, sb, idx, dy, a, b, dx);
 }
