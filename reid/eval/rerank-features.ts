@@ -15,6 +15,7 @@
  *   the local query expansion over the k2 nearest, sparse, in the same order of float32 sums;
  *   the Jaccard distance of each query to each gallery item through the inverted index.
  */
+import { alloc, recycling } from '../../core/tensor.ts';
 import { TensorStorage } from '../../core/tensor-storage.ts';
 import { squaredDistanceBlock } from './distance.ts';
 import { roundHalfEven } from '../../cluster/jaccard.ts';
@@ -30,80 +31,81 @@ export function reRankFeatures(qn: Float32Array, gn: Float32Array, Q: number, G:
   const N = Q + G;
   if (qn.length !== Q * D || gn.length !== G * D) throw new Error(`reRankFeatures: expected ${Q} x ${D} and ${G} x ${D} features, got ${qn.length} and ${gn.length} values`);
   if (!(k1 >= 1 && k2 >= 1 && k1 < N)) throw new Error(`reRankFeatures: need 1 <= k1 < N and k2 >= 1 (k1=${k1}, k2=${k2}, N=${N})`);
-  const all = new Float32Array(N * D);
-  all.set(qn);
-  all.set(gn, Q * D);
-  const X = new TensorStorage(all); // on a device backend: there once, not once per block
-  const block = Math.max(1, Math.min(opts.blockRows ?? 128, N));
-  const buf = new Float32Array(block * N);
-  /** d (v², float32) of rows i0..i0+rows against all N, into buf. */
-  const squaredBlock = (i0: number, rows: number) => {
-    squaredDistanceBlock(X, i0, rows, X, N, D, buf);
-    for (let t = 0; t < rows * N; t++) buf[t] = Math.fround(buf[t] * buf[t]);
-  };
-
-  // by blocks of rows: each row's maximum, dn, its K nearest by (dn, index), and for the queries dn
-  // of the gallery columns (the λ term of the result)
-  const rowMax = new Float64Array(N);
-  const scale = (i: number) => rowMax[i] || 1;
-  const K = Math.min(N, Math.max(k1 + 1, k2));
-  const rank = new Int32Array(N * K);
-  const rankDn = new Float32Array(N * K);
-  const final = new Float32Array(Q * G);
-  for (let i0 = 0; i0 < N; i0 += block) {
-    const rows = Math.min(block, N - i0);
-    squaredBlock(i0, rows);
-    for (let r = 0; r < rows; r++) {
-      const i = i0 + r, o = r * N;
-      let m = 0;
-      for (let j = 0; j < N; j++) if (buf[o + j] > m) m = buf[o + j];
-      rowMax[i] = m;
-      const s = scale(i);
-      for (let j = 0; j < N; j++) buf[o + j] = Math.fround(buf[o + j] / s);
-      nearest(buf, o, N, K, rank, rankDn, i * K);
-      if (i < Q) final.set(buf.subarray(o + Q, o + N), i * G);
+  // in a recycling scope, the features and the distance block live in the backend's memory (wasm:
+  // shared, so the GEMMs split over the threads, and nothing is copied in per block); the result does not
+  return recycling(() => {
+    const all = alloc('float32', N * D) as Float32Array;
+    all.set(qn);
+    all.set(gn, Q * D);
+    const X = new TensorStorage(all); // on a device backend: there once, not once per block
+    const block = Math.max(1, Math.min(opts.blockRows ?? 128, N));
+    const buf = alloc('float32', block * N) as Float32Array;
+    // by blocks of rows: d = v² (float32) and each row's maximum, dn, its K nearest by (dn, index),
+    // and for the queries dn of the gallery columns (the λ term of the result)
+    const rowMax = new Float64Array(N);
+    const scale = (i: number) => rowMax[i] || 1;
+    const K = Math.min(N, Math.max(k1 + 1, k2));
+    const rank = new Int32Array(N * K);
+    const rankDn = new Float32Array(N * K);
+    const final = new Float32Array(Q * G);
+    for (let i0 = 0; i0 < N; i0 += block) {
+      const rows = Math.min(block, N - i0);
+      squaredDistanceBlock(X, i0, rows, X, N, D, buf);
+      for (let r = 0; r < rows; r++) {
+        const i = i0 + r, o = r * N;
+        let m = 0;
+        for (let j = 0; j < N; j++) {
+          const d = (buf[o + j] = Math.fround(buf[o + j] * buf[o + j]));
+          if (d > m) m = d;
+        }
+        rowMax[i] = m;
+        const s = scale(i);
+        for (let j = 0; j < N; j++) buf[o + j] = Math.fround(buf[o + j] / s);
+        nearest(buf, o, N, K, rank, rankDn, i * K);
+        if (i < Q) final.set(buf.subarray(o + Q, o + N), i * G);
+      }
     }
-  }
 
-  // V over the expanded k-reciprocal sets E(i), as ./rerank.ts builds them
-  const h = roundHalfEven(k1 / 2);
-  const V: SparseRow[] = new Array(N);
-  for (let i = 0; i < N; i++) {
-    const E = expandedSet(kReciprocal(rank, K, i, k1), (c) => kReciprocal(rank, K, c, h));
-    const dn = distancesTo(i, E, rank, rankDn, K, (cols, out) => {
-      const rowsOf = new Float32Array(cols.length * D);
-      cols.forEach((j, t) => rowsOf.set(all.subarray(j * D, (j + 1) * D), t * D));
-      const v = new Float32Array(cols.length);
-      squaredDistanceBlock(X, i, 1, rowsOf, cols.length, D, v);
-      v.forEach((x, t) => (out[t] = Math.fround(Math.fround(x * x) / scale(i))));
-    });
-    let s = 0;
-    for (let t = 0; t < E.length; t++) s += Math.exp(-dn[t]);
-    V[i] = sortedRow(E, Float32Array.from(dn, (x) => Math.exp(-x) / s));
-  }
-
-  // local query expansion: the mean of V over the k2 nearest, summed in float32 in their order
-  const Vqe = k2 === 1 ? V : V.map((_, i) => expandRow(V, rank, i * K, k2));
-
-  // the Jaccard distance through the inverted index: for each column l, the rows holding it
-  const colRows: number[][] = Array.from({ length: N }, () => []);
-  const colVals: number[][] = Array.from({ length: N }, () => []);
-  Vqe.forEach((row, r) => row.cols.forEach((l, t) => { colRows[l].push(r); colVals[l].push(row.vals[t]); }));
-  const minSum = new Float64Array(N);
-  for (let q = 0; q < Q; q++) {
-    minSum.fill(0);
-    const { cols, vals } = Vqe[q];
-    for (let t = 0; t < cols.length; t++) {
-      const vq = vals[t], rs = colRows[cols[t]], vs = colVals[cols[t]];
-      for (let u = 0; u < rs.length; u++) minSum[rs[u]] += Math.min(vq, vs[u]);
+    // V over the expanded k-reciprocal sets E(i), as ./rerank.ts builds them
+    const h = roundHalfEven(k1 / 2);
+    const V: SparseRow[] = new Array(N);
+    for (let i = 0; i < N; i++) {
+      const E = expandedSet(kReciprocal(rank, K, i, k1), (c) => kReciprocal(rank, K, c, h));
+      const dn = distancesTo(i, E, rank, rankDn, K, (cols, out) => {
+        const rowsOf = new Float32Array(cols.length * D);
+        cols.forEach((j, t) => rowsOf.set(all.subarray(j * D, (j + 1) * D), t * D));
+        const v = new Float32Array(cols.length);
+        squaredDistanceBlock(X, i, 1, rowsOf, cols.length, D, v);
+        v.forEach((x, t) => (out[t] = Math.fround(Math.fround(x * x) / scale(i))));
+      });
+      let s = 0;
+      for (let t = 0; t < E.length; t++) s += Math.exp(-dn[t]);
+      V[i] = sortedRow(E, Float32Array.from(dn, (x) => Math.exp(-x) / s));
     }
-    for (let g = 0; g < G; g++) {
-      const m = minSum[Q + g];
-      const jac = 1 - m / (2 - m);
-      final[q * G + g] = jac * (1 - lambda) + final[q * G + g] * lambda;
+
+    // local query expansion: the mean of V over the k2 nearest, summed in float32 in their order
+    const Vqe = k2 === 1 ? V : V.map((_, i) => expandRow(V, rank, i * K, k2));
+
+    // the Jaccard distance through the inverted index: for each column l, the rows holding it
+    const colRows: number[][] = Array.from({ length: N }, () => []);
+    const colVals: number[][] = Array.from({ length: N }, () => []);
+    Vqe.forEach((row, r) => row.cols.forEach((l, t) => { colRows[l].push(r); colVals[l].push(row.vals[t]); }));
+    const minSum = new Float64Array(N);
+    for (let q = 0; q < Q; q++) {
+      minSum.fill(0);
+      const { cols, vals } = Vqe[q];
+      for (let t = 0; t < cols.length; t++) {
+        const vq = vals[t], rs = colRows[cols[t]], vs = colVals[cols[t]];
+        for (let u = 0; u < rs.length; u++) minSum[rs[u]] += Math.min(vq, vs[u]);
+      }
+      for (let g = 0; g < G; g++) {
+        const m = minSum[Q + g];
+        const jac = 1 - m / (2 - m);
+        final[q * G + g] = jac * (1 - lambda) + final[q * G + g] * lambda;
+      }
     }
-  }
-  return final;
+    return final;
+  });
 }
 
 /** The first k of row[off, off + n) by (value, index) ascending into out / outVal at outOff. */
