@@ -120,6 +120,8 @@ export type Buf = Float | TensorStorage;
 
 /** What a kernel does with an operand: reads it, updates it (reads and writes, possibly only part of it), or writes every value. */
 export type OperandRole = 'in' | 'acc' | 'out';
+/** A role, or what gives it from a call's arguments. */
+type RoleOf = OperandRole | ((args: readonly unknown[]) => OperandRole);
 
 /** The GEMM's C [M, N] (arguments 2, 3, 12–15): written whole when beta = 0 and the product covers all of it, else updated. */
 const gemmC = (a: readonly unknown[]): OperandRole =>
@@ -131,7 +133,7 @@ const gemmC = (a: readonly unknown[]): OperandRole =>
  * depends on the call, a function of its arguments. One home for this knowledge: the registry's
  * adapters below use it to move a storage no more than the kernel needs.
  */
-export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<number, OperandRole | ((args: readonly unknown[]) => OperandRole)>> } = {
+export const KERNEL_OPERANDS: { readonly [K in KernelName]: Readonly<Record<number, RoleOf>> } = {
   gemm: { 6: 'in', 9: 'in', 13: gemmC },
   conv2d: { 1: 'in', 2: 'in', 3: 'in', 4: 'out' },
   conv2dBackpropFilter: { 1: 'in', 2: 'in', 3: 'acc' },
@@ -174,19 +176,24 @@ export type HostKernels = { [K in KernelName]: Operands<Kernels[K], Float> };
 /** A device backend's kernels: every operand a buffer of its device store. */
 export type DeviceKernels = { [K in KernelName]: Operands<Kernels[K], DeviceBuffer> };
 
-/** Each operand's position and its role in the call with arguments `args`. */
-const rolesOf = (kernel: KernelName, args: readonly unknown[]): [number, OperandRole][] =>
-  Object.entries(KERNEL_OPERANDS[kernel]).map(([i, r]) => [Number(i), typeof r === 'function' ? r(args) : r]);
+/** Each operand's position and its role, or what gives the role from a call's arguments (looked up once per kernel). */
+const operandsOf = (kernel: KernelName): [number, RoleOf][] => Object.entries(KERNEL_OPERANDS[kernel]).map(([i, r]) => [Number(i), r]);
+
+/** The role in the call with arguments `args`. */
+const roleIn = (r: RoleOf, args: readonly unknown[]): OperandRole => (typeof r === 'function' ? r(args) : r);
 
 /** Whether an operand holds float64 values (a host array, or a storage). */
 export const isFloat64 = (a: unknown): boolean => a instanceof Float64Array || (a instanceof TensorStorage && a.dtype === 'float64');
 
 /** A host kernel taking any operand: storages give their host copy (brought back from a device if need be). */
 function onHost<K extends KernelName>(kernel: K, fn: HostKernels[K]): Kernels[K] {
+  const operands = operandsOf(kernel);
   return ((...args: unknown[]) => {
-    for (const [i, role] of rolesOf(kernel, args)) {
+    for (const [i, r] of operands) {
       const a = args[i];
-      if (a instanceof TensorStorage) args[i] = role === 'in' ? a.read() : role === 'acc' ? a.write() : a.overwrite();
+      if (!(a instanceof TensorStorage)) continue;
+      const role = roleIn(r, args);
+      args[i] = role === 'in' ? a.read() : role === 'acc' ? a.write() : a.overwrite();
     }
     return (fn as (...a: unknown[]) => void)(...args);
   }) as unknown as Kernels[K];
@@ -199,8 +206,9 @@ function onHost<K extends KernelName>(kernel: K, fn: HostKernels[K]): Kernels[K]
  * cpu reference on the host.
  */
 function onDevice<K extends KernelName>(kernel: K, store: DeviceStore, fn: DeviceKernels[K]): Kernels[K] {
+  const operands = operandsOf(kernel);
   return ((...args: unknown[]) => {
-    const roles = rolesOf(kernel, args);
+    const roles = operands.map(([i, r]): [number, OperandRole] => [i, roleIn(r, args)]);
     if (roles.some(([i]) => isFloat64(args[i]))) return (registry.get('cpu')![kernel] as (...a: unknown[]) => void)(...args);
     const hostResults: TensorStorage[] = [];
     const wrapped = new Map<unknown, TensorStorage>(); // a host array given twice travels once
