@@ -1,8 +1,9 @@
 /**
  * Tensors past 2^24 elements (where float32 index arithmetic breaks and where batch-level tensors
  * of ResNet-50 at 256x128 live), on every CPU backend: a GEMM whose output, and a conv whose
- * im2col matrix, hold more than 2^24 values, and ReLU over 2^24 + 5 values, checked against the
- * definitions at sampled elements (the last ones included). And the wasm backend's refusal of a
+ * im2col matrix, hold more than 2^24 values, ReLU and sigmoid over 2^24 + 5 values, softmax over
+ * 4097 rows of 4096 and a broadcast product of that size with its gradient summed over 4097 rows,
+ * checked against the definitions at sampled elements (the last ones included). And the wasm backend's refusal of a
  * call past its 2 GiB addressing, naming the kernel and the size.
  */
 import { expect, it, describe } from 'vitest';
@@ -76,6 +77,40 @@ describeEachBackend('kernels on tensors past 2^24 elements', () => {
     const y = alloc('float32', n) as Float32Array;
     kernels.relu(x, y);
     for (const i of [0, 1, 3, 4, BIG - 1, BIG, n - 3, n - 2, n - 1]) expect(y[i], `y[${i}]`).toBe(Math.max(x[i], 0));
+  });
+
+  it('softmax over 4097 rows of 4096, and sigmoid over 2^24 + 5 values, exactly their definitions at the last rows and values', () => {
+    const rng = new Rng(3);
+    const rows = 4097, n = 4096;
+    expect(rows * n).toBeGreaterThan(BIG);
+    const x = random(rows * n, rng), y = alloc('float32', rows * n) as Float32Array;
+    kernels.softmax(rows, n, x, y);
+    for (const r of [0, BIG / n - 1, BIG / n, rows - 1]) {
+      let max = -Infinity, sum = 0;
+      for (let j = 0; j < n; j++) max = Math.max(max, x[r * n + j]);
+      const e = Array.from({ length: n }, (_, j) => Math.fround(Math.exp(x[r * n + j] - max)));
+      for (let j = 0; j < n; j++) sum += Math.exp(x[r * n + j] - max);
+      for (const j of [0, 1, n - 1]) expect(y[r * n + j], `softmax y[${r}, ${j}]`).toBe(Math.fround(e[j] / sum));
+    }
+    const m = BIG + 5, s = alloc('float32', m) as Float32Array;
+    kernels.unary('sigmoid', 0, x.subarray(0, m), s);
+    for (const i of [0, BIG - 1, BIG, m - 1]) expect(s[i], `sigmoid y[${i}]`).toBe(Math.fround(1 / (1 + Math.exp(-x[i]))));
+  });
+
+  it('a broadcast product [4097, 4096] · [4096] and the gradient of the row, summed over 4097 rows, exactly', () => {
+    const rng = new Rng(4);
+    const rows = 4097, n = 4096;
+    const a = random(rows * n, rng), b = random(n, rng), y = alloc('float32', rows * n) as Float32Array;
+    const nest = { dims: [rows, n], sa: [n, 1], sb: [0, 1] };
+    kernels.broadcastBinary('mul', nest, a, b, y);
+    for (const i of [0, BIG - 1, BIG, rows * n - 1]) expect(y[i], `y[${i}]`).toBe(Math.fround(a[i] * b[i % n]));
+    const dy = random(rows * n, rng), db = alloc('float32', n) as Float32Array;
+    kernels.broadcastBinaryBackward('mul', 'b', nest, dy, a, b, db);
+    for (const j of [0, n - 1]) {
+      let want = 0;
+      for (let r = 0; r < rows; r++) want = Math.fround(want + dy[r * n + j] * a[r * n + j]);
+      expect(db[j], `db[${j}]`).toBe(want);
+    }
   });
 });
 

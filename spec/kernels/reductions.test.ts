@@ -2,13 +2,14 @@
  * The row-wise kernels of every backend, float32, against float64 definitions: softmax and its
  * backward (spec/reference/core.ts) at the attention maps' real row lengths (32 positions of the
  * tiny model's 8x4 layer4, 128 of ResNet-50's 16x8) and at long rows (1500, 8192), and the cpu
- * kernels' softmax bit for bit over the whole range of e^t; the bias
+ * kernels' softmax bit for bit over the whole range of e^t and on random shapes; the bias
  * gradients of conv1 (64 channels over 64x32 positions) and of a linear layer; the sum over an axis
  * (DLA's sum over heads) and global average pooling (layer4's 8x4 and ResNet-50's 16x8 maps) with
  * their backward; the finiteness flag (nonFinite) at a ResNet-50 layer4 conv's size, the bad value
  * last, NaN, +∞ or −∞.
  */
 import { expect, it } from 'vitest';
+import fc from 'fast-check';
 import { kernels } from '../../core/backend.ts';
 import { Rng } from '../../core/random.ts';
 import { alloc } from '../../core/tensor.ts';
@@ -75,6 +76,20 @@ describeEachBackend('softmax, bias gradients, sums and mean pooling', () => {
       expect(firstDifference(dx, wantDx), 'softmaxBackward').toBe(-1);
     });
   }
+
+  it('softmax and its backward equal the cpu kernels bit for bit on random shapes (rows of any length, tails of the SIMD width)', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 1e6 }),
+      (rows, n, scale, seed) => {
+        const rng = new Rng(seed);
+        const x = f32(rows * n, rng, scale), dy = f32(rows * n, rng, 1), dx = f32(rows * n, rng, 1);
+        const y = alloc('float32', rows * n) as Float32Array, want = new Float32Array(rows * n), wantDx = dx.slice();
+        kernels.softmax(rows, n, x, y);
+        cpuSoftmax.softmax(rows, n, x, want);
+        kernels.softmaxBackward(rows, n, y, dy, dx);
+        cpuSoftmax.softmaxBackward(rows, n, y, dy, wantDx);
+        return firstDifference(y, want) === -1 && firstDifference(dx, wantDx) === -1;
+      }), { numRuns: 60 });
+  });
 
   for (const [N, O, P] of [[4, 64, 64 * 32], [32, 751, 1]]) {
     it(`bias gradient of dy [${N}, ${O}, ${P}]`, () => {
